@@ -1,0 +1,59 @@
+#pragma once
+// A provider's logits for the positions asked for, and stable probabilities over them.
+#include <Eigen/Core>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <string>
+#include <xtensor/xadapt.hpp>
+
+#include "wsd/errors.hpp"
+#include "wsd/types.hpp"
+
+namespace wsd {
+
+// [rows x vocab] logits owned by the provider; valid until the provider's next append.
+struct LogitsBlock {
+  const float* data = nullptr;
+  std::size_t rows = 0;
+  std::size_t vocab = 0;
+
+  const float* row(std::size_t i) const { return data + i * vocab; }
+
+  // A no-copy xtensor view of shape {rows, vocab}.
+  auto view() const {
+    return xt::adapt(data, rows * vocab, xt::no_ownership(),
+                     std::array<std::size_t, 2>{rows, vocab});
+  }
+};
+
+// log(sum(exp(row))) computed stably (max shift) and vectorised by Eigen.
+inline double log_sum_exp(const float* row, std::size_t vocab) {
+  Eigen::Map<const Eigen::ArrayXf> a(row, static_cast<Eigen::Index>(vocab));
+  const float m = a.maxCoeff();
+  if (!std::isfinite(m))
+    throw ProviderError("logits are not finite (max logit " + std::to_string(m) + ")");
+  const float s = (a - m).exp().sum();
+  if (!std::isfinite(s))
+    throw ProviderError("logits are not finite (a NaN or infinity in the row)");
+  return static_cast<double>(m) + std::log(static_cast<double>(s));
+}
+
+// P(token | context) from the row of logits that predicts it.
+inline double token_probability(const float* row, std::size_t vocab, Token token) {
+  if (token < 0 || static_cast<std::size_t>(token) >= vocab)
+    throw ProviderError("token id " + std::to_string(token) + " is outside the vocabulary of " +
+                        std::to_string(vocab));
+  return std::exp(static_cast<double>(row[token]) - log_sum_exp(row, vocab));
+}
+
+// The highest logit's token; ties go to the lowest id so that greedy decoding is deterministic.
+inline Token argmax(const float* row, std::size_t vocab) {
+  Eigen::Map<const Eigen::ArrayXf> a(row, static_cast<Eigen::Index>(vocab));
+  Eigen::Index best = 0;
+  const float m = a.maxCoeff(&best);
+  if (std::isnan(m)) throw ProviderError("logits contain NaN");
+  return static_cast<Token>(best);
+}
+
+}  // namespace wsd

@@ -1,0 +1,42 @@
+#pragma once
+// How each side renders a conversation: the drafter's chat template, the base model's plain blocks.
+#include <string>
+
+#include "wsd/concepts.hpp"
+#include "wsd/text_util.hpp"
+
+namespace wsd {
+
+// The reference's template for a base model: "\n\n[Role]\n" + stripped content per message,
+// ending with "\n\n[Assistant]\n".
+struct BaseModelTemplate {
+  std::string render(const Conversation& c) const {
+    std::string out;
+    for (const Message& m : c.messages) {
+      out += m.role == "system" ? "\n\n[System]\n" : m.role == "user" ? "\n\n[User]\n" : "\n\n[Assistant]\n";
+      out += strip(m.content);
+    }
+    out += "\n\n[Assistant]\n";
+    return out;
+  }
+};
+
+// An instruct model's own chat template, with the generation prompt added.
+template <ChatProvider Provider>
+struct ChatTemplate {
+  const Provider* provider;
+  std::string render(const Conversation& c) const { return provider->apply_chat_template(c); }
+};
+
+// The reference's stop strings for base-model text.
+inline std::vector<std::string> base_model_stop_strings() {
+  return {"\n\n[User]", "\n\n[System]", "\n\n[Assistant]", "\n[User]", "\n[System]",
+          "\n[Assistant]", "[User]", "[System]", "[Assistant]"};
+}
+
+// The reference's stop strings for chat models (their end-of-turn markers as text).
+inline std::vector<std::string> chat_model_stop_strings() {
+  return {"<end_of_turn>", "<|eot_id|>", "<|im_end|>"};
+}
+
+}  // namespace wsd

@@ -1,0 +1,96 @@
+#pragma once
+// From the weak model's draft to the strong model's tokens, and which of them are final.
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "wsd/concepts.hpp"
+#include "wsd/text_util.hpp"
+
+namespace wsd {
+
+// The strong model's prompt: its rendered text and tokens (BOS first when the model has one).
+struct StrongPrompt {
+  std::string text;
+  std::vector<Token> tokens;
+};
+
+// The strong sequence for prompt + draft: the first `prompt_tokens` are the prompt's share
+// (as the reference splits it), the next `stable` can no longer change as the draft grows.
+struct BridgedDraft {
+  std::vector<Token> tokens;
+  std::size_t prompt_tokens = 0;
+  std::size_t stable = 0;
+  std::size_t drafted() const { return tokens.size() - prompt_tokens; }
+};
+
+// Tokenizes text for a provider and puts BOS first unless the text already starts with it,
+// as the reference prepends the BOS string to a prompt that does not begin with it.
+template <LogitsProvider Provider>
+std::vector<Token> tokenize_with_bos(const Provider& provider, std::string_view text) {
+  std::vector<Token> tokens = provider.tokenize(text);
+  const auto bos = provider.special_tokens().bos;
+  if (bos && (tokens.empty() || tokens.front() != *bos)) tokens.insert(tokens.begin(), *bos);
+  return tokens;
+}
+
+// Where the final part of a partial draft ends: before the whitespace that precedes its last
+// word, since tokens past that point can still merge with text yet to come.
+inline std::size_t stable_text_end(std::string_view partial_draft) {
+  std::size_t end = partial_draft.size();
+  while (end > 0 && !is_space(partial_draft[end - 1])) --end;  // the last word, maybe unfinished
+  while (end > 0 && is_space(partial_draft[end - 1])) --end;   // the whitespace before it
+  return end;
+}
+
+// Different vocabularies: re-tokenize prompt + draft text as the reference does (draft stripped,
+// the whole right-stripped once the draft has ended) and judge only tokens that end before the
+// stable text end, or all of them once the draft has ended.
+template <LogitsProvider Provider>
+BridgedDraft bridge_text(const Provider& strong, const StrongPrompt& prompt, std::string_view raw_draft,
+                         bool draft_ended) {
+  std::string_view draft = lstrip(raw_draft);
+  if (draft_ended) draft = rstrip(draft);
+  BridgedDraft out;
+  out.prompt_tokens = prompt.tokens.size();
+  if (draft.empty()) {
+    out.tokens = prompt.tokens;
+    return out;
+  }
+  std::string full = prompt.text;
+  full += draft;
+  out.tokens = tokenize_with_bos(strong, full);
+  if (out.tokens.size() < out.prompt_tokens) out.tokens.resize(out.prompt_tokens);  // cannot happen for sane tokenizers
+  if (draft_ended) {
+    out.stable = out.drafted();
+    return out;
+  }
+  // Byte offsets of drafted tokens are measured from the end of the prompt's share of the text.
+  std::size_t prompt_bytes = 0;
+  const auto bos = strong.special_tokens().bos;
+  for (std::size_t i = 0; i < out.prompt_tokens; ++i)
+    if (!(i == 0 && bos && out.tokens[0] == *bos && !prompt.text.starts_with(strong.token_text(*bos))))
+      prompt_bytes += std::string(strong.token_text(out.tokens[i])).size();
+  const std::size_t limit = prompt.text.size() + stable_text_end(draft);
+  std::size_t end = prompt_bytes;
+  for (std::size_t i = out.prompt_tokens; i < out.tokens.size(); ++i) {
+    end += std::string(strong.token_text(out.tokens[i])).size();
+    if (end > limit) break;
+    ++out.stable;
+  }
+  return out;
+}
+
+// Same vocabulary: the weak token ids are the strong model's draft tokens; all are final.
+inline BridgedDraft bridge_tokens(const StrongPrompt& prompt, std::span<const Token> draft_tokens) {
+  BridgedDraft out;
+  out.prompt_tokens = prompt.tokens.size();
+  out.tokens = prompt.tokens;
+  out.tokens.insert(out.tokens.end(), draft_tokens.begin(), draft_tokens.end());
+  out.stable = draft_tokens.size();
+  return out;
+}
+
+}  // namespace wsd

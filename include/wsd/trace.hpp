@@ -1,0 +1,117 @@
+#pragma once
+// The result of one response with its trace (spec, "Trace a run must be able to report"), as JSON.
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "wsd/config.hpp"
+#include "wsd/drafter.hpp"
+#include "wsd/errors.hpp"
+
+namespace wsd {
+
+// Seconds spent per component; decoder = total - weak - strong (the decoder's own code).
+struct Timing {
+  double weak_s = 0.0;
+  double strong_s = 0.0;
+  double decoder_s = 0.0;
+  double total_s = 0.0;
+  bool operator==(const Timing&) const = default;
+};
+
+struct Result {
+  std::string id;
+  Mode mode = Mode::online;
+  std::string text;                 // the answer: accepted draft + continuation, cut at the first stop string
+  long accept_index = -1;           // index of the last kept drafted strong token; -1: none kept
+  DraftEnd reason = DraftEnd::none; // switch, or how the draft ended when no switch happened
+  std::string draft_text;           // the weak model's draft, as far as it was written
+  std::vector<Token> draft_tokens;  // drafted strong tokens that were scored
+  std::vector<double> probs;        // p_k for each of them
+  std::vector<double> window_means; // g_k for each of them (0 before a full window)
+  std::string accepted_text;        // text of d_0..d_accept
+  std::string continuation_text;
+  std::vector<Token> continuation_tokens;
+  std::size_t weak_tokens = 0;      // tokens the weak model generated
+  std::size_t strong_processed = 0;    // tokens the strong model processed (prompt, draft, re-reads, its own)
+  std::size_t strong_generated = 0; // tokens the strong model wrote
+  Timing timing;
+  nlohmann::json config = nlohmann::json::object();
+};
+
+inline std::string to_string(DraftEnd r) {
+  switch (r) {
+    case DraftEnd::switched: return "switch";
+    case DraftEnd::eos: return "eos";
+    case DraftEnd::stop: return "stop";
+    case DraftEnd::length: return "length";
+    case DraftEnd::none: break;
+  }
+  return "none";
+}
+
+inline DraftEnd draft_end_from_string(const std::string& s) {
+  for (DraftEnd r : {DraftEnd::switched, DraftEnd::eos, DraftEnd::stop, DraftEnd::length, DraftEnd::none})
+    if (to_string(r) == s) return r;
+  throw InputError("switch.reason = \"" + s + "\" is not switch, eos, stop, length or none");
+}
+
+inline nlohmann::json to_json(const Result& r) {
+  return {{"id", r.id},
+          {"text", r.text},
+          {"mode", to_string(r.mode)},
+          {"switch", {{"index", r.accept_index}, {"reason", to_string(r.reason)}}},
+          {"draft",
+           {{"text", r.draft_text},
+            {"strong_tokens", r.draft_tokens},
+            {"probs", r.probs},
+            {"window_means", r.window_means},
+            {"accepted_text", r.accepted_text}}},
+          {"continuation", {{"text", r.continuation_text}, {"tokens", r.continuation_tokens}}},
+          {"tokens", {{"weak", r.weak_tokens}, {"strong_processed", r.strong_processed}, {"strong_generated", r.strong_generated}}},
+          {"timing",
+           {{"weak_s", r.timing.weak_s}, {"strong_s", r.timing.strong_s}, {"decoder_s", r.timing.decoder_s},
+            {"total_s", r.timing.total_s}}},
+          {"config", r.config}};
+}
+
+// Reads a record written by to_json; throws InputError naming the missing or mistyped field.
+inline Result result_from_json(const nlohmann::json& j) {
+  auto at = [&](const nlohmann::json& o, const char* path, const char* key) -> const nlohmann::json& {
+    if (!o.is_object() || !o.contains(key)) throw InputError(std::string("result record: missing field ") + path);
+    return o.at(key);
+  };
+  try {
+    Result r;
+    r.id = at(j, "id", "id").get<std::string>();
+    r.text = at(j, "text", "text").get<std::string>();
+    const auto mode = at(j, "mode", "mode").get<std::string>();
+    if (mode != "online" && mode != "offline") throw InputError("result record: mode = \"" + mode + "\" is not online or offline");
+    r.mode = mode == "online" ? Mode::online : Mode::offline;
+    const auto& sw = at(j, "switch", "switch");
+    r.accept_index = at(sw, "switch.index", "index").get<long>();
+    r.reason = draft_end_from_string(at(sw, "switch.reason", "reason").get<std::string>());
+    const auto& d = at(j, "draft", "draft");
+    r.draft_text = at(d, "draft.text", "text").get<std::string>();
+    r.draft_tokens = at(d, "draft.strong_tokens", "strong_tokens").get<std::vector<Token>>();
+    r.probs = at(d, "draft.probs", "probs").get<std::vector<double>>();
+    r.window_means = at(d, "draft.window_means", "window_means").get<std::vector<double>>();
+    r.accepted_text = at(d, "draft.accepted_text", "accepted_text").get<std::string>();
+    const auto& c = at(j, "continuation", "continuation");
+    r.continuation_text = at(c, "continuation.text", "text").get<std::string>();
+    r.continuation_tokens = at(c, "continuation.tokens", "tokens").get<std::vector<Token>>();
+    const auto& t = at(j, "tokens", "tokens");
+    r.weak_tokens = at(t, "tokens.weak", "weak").get<std::size_t>();
+    r.strong_processed = at(t, "tokens.strong_processed", "strong_processed").get<std::size_t>();
+    r.strong_generated = at(t, "tokens.strong_generated", "strong_generated").get<std::size_t>();
+    const auto& tm = at(j, "timing", "timing");
+    r.timing = {at(tm, "timing.weak_s", "weak_s").get<double>(), at(tm, "timing.strong_s", "strong_s").get<double>(),
+                at(tm, "timing.decoder_s", "decoder_s").get<double>(), at(tm, "timing.total_s", "total_s").get<double>()};
+    r.config = at(j, "config", "config");
+    return r;
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(std::string("result record: a field has the wrong type: ") + e.what());
+  }
+}
+
+}  // namespace wsd

@@ -1,0 +1,17 @@
+#pragma once
+// wsd: Weak-to-Strong Decoding. Include this for the whole library (providers are separate).
+#include "wsd/compose.hpp"
+#include "wsd/concepts.hpp"
+#include "wsd/config.hpp"
+#include "wsd/conversation.hpp"
+#include "wsd/decoder.hpp"
+#include "wsd/drafter.hpp"
+#include "wsd/logits.hpp"
+#include "wsd/prompt_templates.hpp"
+#include "wsd/sampling.hpp"
+#include "wsd/stop_strings.hpp"
+#include "wsd/strong_model.hpp"
+#include "wsd/switch_rules.hpp"
+#include "wsd/text_bridge.hpp"
+#include "wsd/trace.hpp"
+#include "wsd/version.hpp"

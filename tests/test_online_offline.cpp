@@ -1,0 +1,163 @@
+#include <catch2/catch.hpp>
+#include <wsd/wsd.hpp>
+
+#include <random>
+
+#include "toy_providers.hpp"
+
+namespace {
+
+struct Case {
+  wsd::Config config;
+  toy::ModelShape weak, strong;
+  bool different_vocabularies = true;
+  wsd::Conversation conversation;
+};
+
+Case random_case(std::uint64_t seed, bool sampling) {
+  std::mt19937_64 rng(seed);
+  auto pick = [&](std::size_t lo, std::size_t hi) { return lo + rng() % (hi - lo + 1); };
+  auto real = [&](double lo, double hi) { return lo + (hi - lo) * toy::unit(rng()); };
+  Case c;
+  c.config.threshold = real(0.05, 0.95);
+  c.config.window = pick(1, 8);
+  c.config.chunk = pick(1, 12);
+  c.config.draft_max_tokens = pick(0, 60);
+  c.config.max_tokens = pick(1, 90);
+  c.different_vocabularies = rng() % 3 != 0;
+  c.config.shared_vocabulary = !c.different_vocabularies;
+  if (sampling) {
+    c.config.draft = {real(0.3, 1.5), real(0.5, 1.0), static_cast<int>(pick(0, 20)), rng()};
+    c.config.continuation = {real(0.3, 1.5), real(0.5, 1.0), static_cast<int>(pick(0, 20)), rng()};
+  }
+  c.weak = {rng(), real(2.0, 6.0), real(0.2, 1.5), real(-4.0, 0.0)};
+  c.strong = {rng(), real(2.0, 6.0), real(0.2, 1.5), real(-4.0, 0.0)};
+  const char* words[] = {"tea", "note", "east", "his", "oat", "a", "Hi there", "in"};
+  c.conversation.id = "case-" + std::to_string(seed);
+  if (rng() % 4 == 0) c.conversation.messages.push_back({"system", "be nice"});
+  for (std::size_t turn = 0, n = pick(1, 2); turn < n; ++turn) {
+    if (turn > 0) c.conversation.messages.push_back({"assistant", words[pick(0, 7)]});
+    c.conversation.messages.push_back({"user", std::string(words[pick(0, 7)]) + " " + words[pick(0, 7)] + "?"});
+  }
+  return c;
+}
+
+struct Pair {
+  toy::ToyProvider weak, strong;
+};
+
+Pair providers(const Case& c) {
+  auto strong_vocab = c.different_vocabularies ? toy::Vocabulary::words() : toy::Vocabulary::characters();
+  return {toy::ToyProvider(toy::Vocabulary::characters(), c.weak), toy::ToyProvider(strong_vocab, c.strong)};
+}
+
+wsd::Result run(const Case& c, wsd::Mode mode, wsd::Config config_override = {}, bool use_override = false) {
+  Pair p = providers(c);
+  wsd::Config cfg = use_override ? config_override : c.config;
+  auto decoder = wsd::make_decoder(p.weak, p.strong, wsd::WindowMeanSwitch(cfg.threshold, cfg.window), cfg);
+  auto r = mode == wsd::Mode::online ? decoder.decode_online(c.conversation) : decoder.decode_offline(c.conversation);
+  if (mode == wsd::Mode::online) {
+    // The strong model's cache holds prompt + accepted draft + continuation (bar the last token).
+    auto expected = decoder.strong().prompt(c.conversation).tokens;
+    const auto& accepted = r.draft_tokens;
+    expected.insert(expected.end(), accepted.begin(), accepted.end());
+    expected.insert(expected.end(), r.continuation_tokens.begin(), r.continuation_tokens.end());
+    const auto state = p.strong.state();
+    REQUIRE(state.size() + 1 >= expected.size());
+    REQUIRE(state.size() <= expected.size());
+    CHECK(std::equal(state.begin(), state.end(), expected.begin()));
+  }
+  return r;
+}
+
+void require_same_response(const wsd::Result& online, const wsd::Result& offline) {
+  REQUIRE(online.accept_index == offline.accept_index);
+  CHECK(online.reason == offline.reason);
+  CHECK(online.text == offline.text);
+  CHECK(online.accepted_text == offline.accepted_text);
+  CHECK(online.continuation_tokens == offline.continuation_tokens);
+  const auto kept = static_cast<std::size_t>(offline.accept_index + 1);
+  REQUIRE(online.draft_tokens.size() == kept);
+  CHECK(std::equal(online.draft_tokens.begin(), online.draft_tokens.end(), offline.draft_tokens.begin()));
+  REQUIRE(online.probs.size() == kept);
+  CHECK(std::equal(online.probs.begin(), online.probs.end(), offline.probs.begin()));
+}
+
+}  // namespace
+
+TEST_CASE("online equals offline token for token under greedy decoding (240 random cases)", "[online][offline]") {
+  int switched = 0, kept_all = 0, differing = 0;
+  for (std::uint64_t seed = 1; seed <= 240; ++seed) {
+    const Case c = random_case(seed, false);
+    INFO("seed " << seed << " tau=" << c.config.threshold << " w=" << c.config.window << " chunk=" << c.config.chunk
+                 << " draft_max=" << c.config.draft_max_tokens << " max=" << c.config.max_tokens
+                 << " different vocabularies=" << c.different_vocabularies);
+    const auto offline = run(c, wsd::Mode::offline);
+    const auto online = run(c, wsd::Mode::online);
+    require_same_response(online, offline);
+    switched += offline.reason == wsd::DraftEnd::switched;
+    kept_all += offline.reason != wsd::DraftEnd::switched;
+    differing += c.different_vocabularies;
+  }
+  // The generated cases must exercise both outcomes and both bridges, or the test proves little.
+  CHECK(switched >= 40);
+  CHECK(kept_all >= 40);
+  CHECK(differing >= 100);
+}
+
+TEST_CASE("online equals offline with seeded sampling in both phases (240 random cases)", "[online][offline]") {
+  int switched = 0;
+  for (std::uint64_t seed = 1001; seed <= 1240; ++seed) {
+    const Case c = random_case(seed, true);
+    INFO("seed " << seed << " chunk=" << c.config.chunk);
+    const auto offline = run(c, wsd::Mode::offline);
+    const auto online = run(c, wsd::Mode::online);
+    require_same_response(online, offline);
+    switched += offline.reason == wsd::DraftEnd::switched;
+  }
+  CHECK(switched >= 40);
+}
+
+TEST_CASE("the chunk size does not change the response", "[online]") {
+  for (std::uint64_t seed = 2001; seed <= 2040; ++seed) {
+    Case c = random_case(seed, false);
+    c.config.chunk = 1;
+    const auto one = run(c, wsd::Mode::online);
+    c.config.chunk = 64;
+    const auto many = run(c, wsd::Mode::online);
+    CHECK(one.text == many.text);
+    CHECK(one.accept_index == many.accept_index);
+  }
+}
+
+TEST_CASE("online drafting stops at the switch: the weak model writes no more than a chunk past it", "[online]") {
+  int checked = 0;
+  for (std::uint64_t seed = 3001; seed <= 3100; ++seed) {
+    Case c = random_case(seed, false);
+    c.config.draft_max_tokens = 200;
+    c.config.shared_vocabulary = true;
+    c.different_vocabularies = false;
+    const auto offline = run(c, wsd::Mode::offline);
+    const auto online = run(c, wsd::Mode::online);
+    if (offline.reason != wsd::DraftEnd::switched) continue;
+    ++checked;
+    CHECK(online.weak_tokens <= static_cast<std::size_t>(offline.accept_index + 1) + c.config.chunk);
+    CHECK(online.weak_tokens <= offline.weak_tokens);
+  }
+  CHECK(checked >= 10);
+}
+
+TEST_CASE("switch-immediately is the strong model alone, from its own template", "[online][offline]") {
+  Case c = random_case(4001, false);
+  c.config.switch_rule = "immediate";
+  for (auto mode : {wsd::Mode::online, wsd::Mode::offline}) {
+    Pair p = providers(c);
+    auto decoder = wsd::make_decoder(p.weak, p.strong, wsd::ImmediateSwitch{}, c.config);
+    const auto r = decoder.decode(c.conversation);
+    (void)mode;
+    CHECK(r.accept_index == -1);
+    CHECK(r.weak_tokens == 0);
+    CHECK(p.weak.tokens_appended == 0);
+    CHECK(r.text == r.continuation_text.substr(0, r.text.size()));
+  }
+}
