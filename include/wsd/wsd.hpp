@@ -15,3 +15,4 @@
 #include "wsd/text_bridge.hpp"
 #include "wsd/trace.hpp"
 #include "wsd/version.hpp"
+#include "wsd/io.hpp"

@@ -25,7 +25,15 @@ struct LlamaOptions {
   int threads = 0;      // 0: all cores
   int batch = 512;      // largest number of tokens one llama_decode call takes
   bool quiet = true;    // silence llama.cpp's own log
+  // Batch-invariant numerics: llama.cpp's CPU kernels round differently for different batch
+  // sizes (Gemma 3 moves by percents), so a position's logits depend on how it was batched.
+  // On: physical batches of at most 4 tokens, no weight repacking, flash attention; every
+  // position is then computed by the same kernels however the tokens were batched, and the
+  // online decoder reproduces the offline reference bit for bit. Off: llama.cpp's fastest setup.
+  bool batch_invariant = true;
 };
+
+inline constexpr int kInvariantUbatch = 4;
 
 namespace detail {
 inline void llama_backend_once(bool quiet) {
@@ -58,6 +66,7 @@ class LlamaProvider {
     detail::llama_backend_once(options.quiet);
     detail::check_gguf_file(path);
     llama_model_params mp = llama_model_default_params();
+    mp.use_extra_bufts = !options.batch_invariant;
     model_.reset(llama_model_load_from_file(path.c_str(), mp));
     if (!model_) throw ModelError("model file " + path + " could not be loaded by llama.cpp (truncated or unsupported GGUF)");
     vocab_ = llama_model_get_vocab(model_.get());
@@ -71,6 +80,10 @@ class LlamaProvider {
     cp.n_threads_batch = threads;
     cp.swa_full = true;  // a sliding-window cache must keep every position, or rollback cannot work
     cp.no_perf = true;
+    if (options.batch_invariant) {
+      cp.n_ubatch = static_cast<uint32_t>(std::min(options.batch, kInvariantUbatch));
+      cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_ENABLED;
+    }
     ctx_.reset(llama_init_from_model(model_.get(), cp));
     if (!ctx_) throw ModelError("llama.cpp could not create a context of " + std::to_string(options.context) + " tokens for " + path);
     n_vocab_ = static_cast<std::size_t>(llama_vocab_n_tokens(vocab_));

@@ -1,0 +1,128 @@
+#pragma once
+// Reading conversations from JSONL and writing result records one whole line at a time.
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "wsd/conversation.hpp"
+#include "wsd/errors.hpp"
+#include "wsd/trace.hpp"
+
+namespace wsd {
+
+// One conversation from a JSON object {"id", "messages": [{"role", "content"}]}; `where` names
+// the file and line for the error messages.
+inline Conversation conversation_from_json(const nlohmann::json& j, const std::string& where) {
+  if (!j.is_object()) throw InputError(where + ": expected a JSON object");
+  Conversation c;
+  if (!j.contains("id")) throw InputError(where + ": missing field 'id'");
+  if (j["id"].is_string()) c.id = j["id"].get<std::string>();
+  else if (j["id"].is_number_integer()) c.id = std::to_string(j["id"].get<long long>());
+  else throw InputError(where + ": field 'id' = " + j["id"].dump() + " is not a string");
+  if (!j.contains("messages")) throw InputError(where + ": missing field 'messages'");
+  const auto& msgs = j["messages"];
+  if (!msgs.is_array()) throw InputError(where + ": field 'messages' is not a list");
+  for (std::size_t i = 0; i < msgs.size(); ++i) {
+    const auto& m = msgs[i];
+    const std::string at = where + ": messages[" + std::to_string(i) + "]";
+    if (!m.is_object() || !m.contains("role") || !m.contains("content"))
+      throw InputError(at + " needs the fields 'role' and 'content'");
+    if (!m["role"].is_string()) throw InputError(at + ".role = " + m["role"].dump() + " is not a string");
+    if (!m["content"].is_string()) throw InputError(at + ".content = " + m["content"].dump() + " is not a string");
+    c.messages.push_back({m["role"].get<std::string>(), m["content"].get<std::string>()});
+  }
+  try {
+    validate_conversation(c);
+  } catch (const InputError& e) {
+    throw InputError(where + ": " + e.what());
+  }
+  return c;
+}
+
+// All conversations of a JSONL file (blank lines skipped); errors name the file and line.
+inline std::vector<Conversation> read_conversations(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": cannot open the prompts file");
+  std::vector<Conversation> out;
+  std::set<std::string> ids;
+  std::string line;
+  for (std::size_t number = 1; std::getline(in, line); ++number) {
+    const std::string where = path + ":" + std::to_string(number);
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (auto bad = invalid_utf8_offset(line); bad != std::string::npos)
+      throw InputError(where + ": not valid UTF-8 (byte " + std::to_string(bad) + ")");
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw InputError(where + ": not valid JSON (" + std::string(e.what()) + ")");
+    }
+    out.push_back(conversation_from_json(j, where));
+    if (!ids.insert(out.back().id).second) throw InputError(where + ": id '" + out.back().id + "' appears twice");
+  }
+  if (out.empty()) throw InputError(path + ": the prompts file holds no conversations");
+  return out;
+}
+
+// The ids already in a results file, for resuming; a torn last line (a killed run) is ignored,
+// any other bad line is an error.
+inline std::set<std::string> finished_ids(const std::string& path) {
+  std::set<std::string> ids;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return ids;
+  std::string line;
+  std::vector<std::string> lines;
+  while (std::getline(in, line)) lines.push_back(line);
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i].empty()) continue;
+    try {
+      ids.insert(nlohmann::json::parse(lines[i]).at("id").get<std::string>());
+    } catch (const nlohmann::json::exception&) {
+      if (i + 1 == lines.size()) break;  // the line a kill cut short
+      throw InputError(path + ":" + std::to_string(i + 1) + ": not a result record; cannot resume");
+    }
+  }
+  return ids;
+}
+
+// Appends records as whole lines and flushes each, so a killed run loses at most the line in flight.
+class ResultWriter {
+ public:
+  ResultWriter(const std::string& path, bool append) : path_(path) {
+    if (append) drop_torn_tail();
+    file_ = std::fopen(path.c_str(), append ? "ab" : "wb");
+    if (!file_) throw InputError(path + ": cannot open the output file for writing");
+  }
+  ~ResultWriter() {
+    if (file_) std::fclose(file_);
+  }
+  ResultWriter(const ResultWriter&) = delete;
+  ResultWriter& operator=(const ResultWriter&) = delete;
+
+  void write(const nlohmann::json& record) {
+    const std::string line = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0)
+      throw InputError(path_ + ": write failed (disk full?)");
+  }
+
+ private:
+  // A run killed mid-line leaves a partial last line: cut it so the next record starts clean.
+  void drop_torn_tail() {
+    std::ifstream in(path_, std::ios::binary);
+    if (!in) return;
+    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (all.empty() || all.back() == '\n') return;
+    all.resize(all.rfind('\n') == std::string::npos ? 0 : all.rfind('\n') + 1);
+    in.close();
+    std::ofstream out(path_, std::ios::binary | std::ios::trunc);
+    out << all;
+  }
+
+  std::string path_;
+  std::FILE* file_ = nullptr;
+};
+
+}  // namespace wsd
