@@ -58,6 +58,19 @@ inline void check_gguf_file(const std::string& path) {
   if (std::fread(magic, 1, 4, f.get()) != 4 || std::string_view(magic, 4) != "GGUF")
     throw ModelError("model file " + path + " is not a GGUF file (no GGUF magic at its start)");
 }
+// The system message a chatml Jinja template inserts when the conversation has none
+// ("{% if loop.first and messages[0]['role'] != 'system' %}...<|im_start|>system\n TEXT<|im_end|>").
+inline std::string default_system_message(std::string_view tmpl) {
+  const auto cond = tmpl.find("messages[0]['role'] != 'system'");
+  if (cond == std::string_view::npos) return {};
+  const std::string_view open = "<|im_start|>system\n";
+  const auto start = tmpl.find(open, cond);
+  const auto endif = tmpl.find("{% endif %}", cond);
+  if (start == std::string_view::npos || start > endif) return {};
+  const auto end = tmpl.find("<|im_end|>", start);
+  if (end == std::string_view::npos || end > endif) return {};
+  return std::string(tmpl.substr(start + open.size(), end - start - open.size()));
+}
 }  // namespace detail
 
 class LlamaProvider {
@@ -191,6 +204,11 @@ class LlamaProvider {
     if (!tmpl) throw ModelError(path_ + " has no chat template in its metadata (tokenizer.chat_template)");
     std::vector<llama_chat_message> msgs;
     std::size_t total = 0;
+    // llama.cpp's template engine skips Jinja logic; the one piece of it that changes the
+    // prompt of common chatml models is a default system message, added here as Jinja would.
+    const std::string default_system = detail::default_system_message(tmpl);
+    if (!default_system.empty() && c.messages.front().role != "system")
+      msgs.push_back({"system", default_system.c_str()});
     for (const auto& m : c.messages) {
       msgs.push_back({m.role.c_str(), m.content.c_str()});
       total += m.content.size() + m.role.size() + 32;

@@ -1,0 +1,46 @@
+# The README's commands. Everything a fresh Debian 12 machine lacks is set up by the scripts in cmake/.
+export WSD_HOME ?= $(HOME)/.cache/wsd
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps llama models configure build test unit-test demo bench sanitize clean
+
+all: build
+
+deps:
+	bash cmake/install-deps.sh
+
+llama: deps
+	bash cmake/setup-llama.sh >/dev/null
+
+models:
+	bash cmake/fetch-models.sh >/dev/null
+
+configure: llama
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$$(bash cmake/setup-llama.sh)" $(CMAKE_FLAGS)
+
+build: configure
+	cmake --build $(BUILD) -j$(JOBS)
+
+# The whole suite: unit tests (no models needed) and the model tests (label "models").
+test: build models
+	cd $(BUILD) && ctest --output-on-failure -j1
+
+# Only the tests that need no models.
+unit-test: build
+	cd $(BUILD) && ctest --output-on-failure -LE models
+
+demo: build models
+	$(BUILD)/bin/wsd-generate --input examples/demo-prompts.jsonl --max-tokens 160 --draft-max-tokens 128
+
+bench: build models
+	$(BUILD)/bin/wsd-bench --input examples/prompts.jsonl --out bench-out
+
+sanitize: deps
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DWSD_SANITIZE=ON -DWSD_WITH_LLAMA=OFF -DWSD_BUILD_BENCHMARKS=OFF
+	cmake --build build-asan -j$(JOBS)
+	cd build-asan && ctest --output-on-failure -LE models
+
+clean:
+	rm -rf $(BUILD) build-asan

@@ -1,0 +1,120 @@
+// Tests with the real default models (ctest label "models"; `make test` fetches them first).
+#include <catch2/catch.hpp>
+#include <wsd/providers/llama_cpp.hpp>
+#include <wsd/wsd.hpp>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+
+namespace {
+
+std::string model_path(const char* file) {
+  const char* home = std::getenv("WSD_HOME");
+  const char* user = std::getenv("HOME");
+  const std::string path = std::string(home ? home : std::string(user ? user : ".") + "/.cache/wsd") + "/models/" + file;
+  if (!std::filesystem::exists(path)) FAIL("model " << path << " is missing: run `make models` (or `make test`)");
+  return path;
+}
+std::string weak_path() { return model_path("SmolLM2-135M-Instruct-Q4_1.gguf"); }
+std::string strong_path() { return model_path("gemma-3-270m-Q4_K_M.gguf"); }
+
+std::vector<wsd::Conversation> prompt_set() { return wsd::read_conversations(WSD_SOURCE_DIR "/examples/prompts.jsonl"); }
+
+wsd::Config test_config(bool shared) {
+  wsd::Config c;
+  c.draft_max_tokens = 48;  // sized for a 2-core CI machine; the rule is the same at any length
+  c.max_tokens = 64;
+  c.shared_vocabulary = shared;
+  return c;
+}
+
+void check_pair(wsd::LlamaProvider& weak, wsd::LlamaProvider& strong, bool shared) {
+  const wsd::Config cfg = test_config(shared);
+  auto decoder = wsd::make_decoder(weak, strong, wsd::WindowMeanSwitch(cfg.threshold, cfg.window), cfg);
+  int switched = 0;
+  for (const auto& c : prompt_set()) {
+    INFO("conversation " << c.id);
+    const auto offline = decoder.decode_offline(c);
+    const auto online = decoder.decode_online(c);
+    REQUIRE(online.accept_index == offline.accept_index);
+    CHECK(online.reason == offline.reason);
+    CHECK(online.text == offline.text);
+    const auto kept = static_cast<std::size_t>(offline.accept_index + 1);
+    REQUIRE(online.probs.size() == kept);
+    CHECK(std::equal(online.probs.begin(), online.probs.end(), offline.probs.begin()));
+    // The trace obeys the rule: probabilities in (0, 1], the accept index is the first window at tau.
+    for (double p : offline.probs) CHECK((p > 0.0 && p <= 1.0));
+    CHECK(wsd::accept_index(wsd::WindowMeanSwitch(cfg.threshold, cfg.window), offline.probs) == offline.accept_index);
+    CHECK_FALSE(offline.text.empty());
+    for (const auto& stop : cfg.strong_stop_strings) CHECK(offline.text.find(stop) == std::string::npos);
+    switched += offline.reason == wsd::DraftEnd::switched;
+  }
+  CHECK(switched > 0);
+}
+
+}  // namespace
+
+TEST_CASE("the default strong model is Gemma 3 270M pre-trained, the weak one an instruct model", "[models]") {
+  wsd::LlamaProvider strong(strong_path(), {.context = 512});
+  CHECK(strong.metadata("general.architecture") == "gemma3");
+  CHECK(strong.metadata("general.name") == "Gemma 3 270m");
+  CHECK(strong.metadata("general.finetune").empty());  // the instruction-tuned release is "-it"
+  CHECK(strong.metadata("tokenizer.chat_template").empty());
+  wsd::LlamaProvider weak(weak_path(), {.context = 512});
+  CHECK(weak.metadata("general.basename") == "smollm2");
+  CHECK_FALSE(weak.metadata("tokenizer.chat_template").empty());
+}
+
+TEST_CASE("online equals offline on every conversation of the prompt set: SmolLM2 drafts, Gemma 3 continues",
+          "[models]") {
+  wsd::LlamaProvider weak(weak_path()), strong(strong_path());
+  check_pair(weak, strong, false);
+}
+
+TEST_CASE("online equals offline with a shared vocabulary (SmolLM2 on both sides, ids passed through)", "[models]") {
+  wsd::LlamaProvider weak(weak_path()), strong(weak_path());
+  check_pair(weak, strong, true);
+}
+
+TEST_CASE("the chat template renders a multi-turn conversation as the model's Jinja template does", "[models]") {
+  wsd::LlamaProvider weak(weak_path(), {.context = 512});
+  const wsd::Conversation with_system{"t", {{"system", "Be brief."}, {"user", "Hi"}, {"assistant", "Hello!"}, {"user", "Bye?"}}};
+  CHECK(weak.apply_chat_template(with_system) ==
+        "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello!<|im_end|>\n"
+        "<|im_start|>user\nBye?<|im_end|>\n<|im_start|>assistant\n");
+  const wsd::Conversation no_system{"t", {{"user", "Hi"}}};
+  CHECK(weak.apply_chat_template(no_system) ==
+        "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n"
+        "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+}
+
+TEST_CASE("the base-model template renders a multi-turn conversation as the reference does", "[models]") {
+  const wsd::Conversation c{"t", {{"system", " Be brief. "}, {"user", "Hi\n"}, {"assistant", "Hello!"}, {"user", "Bye?"}}};
+  CHECK(wsd::BaseModelTemplate{}.render(c) ==
+        "\n\n[System]\nBe brief.\n\n[User]\nHi\n\n[Assistant]\nHello!\n\n[User]\nBye?\n\n[Assistant]\n");
+  wsd::LlamaProvider strong(strong_path(), {.context = 512});
+  const auto tokens = wsd::tokenize_with_bos(strong, wsd::BaseModelTemplate{}.render(c));
+  CHECK(tokens.front() == *strong.special_tokens().bos);  // BOS first, as the reference prepends it
+}
+
+TEST_CASE("rolling Gemma 3's sliding-window cache back past the window gives the logits of a fresh run", "[models]") {
+  wsd::LlamaProvider strong(strong_path(), {.context = 1024});
+  REQUIRE(strong.metadata("gemma3.attention.sliding_window") == "512");
+  std::string text;
+  for (int i = 0; i < 60; ++i) text += "The quick brown fox jumps over the lazy dog number " + std::to_string(i) + ". ";
+  auto tokens = wsd::tokenize_with_bos(strong, text);
+  REQUIRE(tokens.size() > 700);
+  tokens.resize(700);
+  const std::size_t last = 699;
+  const auto fresh = strong.append(tokens, std::span<const std::size_t>(&last, 1));
+  const std::vector<float> expected(fresh.row(0), fresh.row(0) + fresh.vocab);
+  strong.rollback(0);
+  const std::size_t none = 650;  // fill past the window, then go back into it
+  strong.append(std::span<const wsd::Token>(tokens).first(651), std::span<const std::size_t>(&none, 1));
+  strong.rollback(520);
+  const std::size_t row = 179;
+  const auto again = strong.append(std::span<const wsd::Token>(tokens).subspan(520), std::span<const std::size_t>(&row, 1));
+  REQUIRE(strong.length() == 700);
+  CHECK(std::equal(expected.begin(), expected.end(), again.row(0)));
+}
