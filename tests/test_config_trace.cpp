@@ -1,0 +1,127 @@
+#include <catch2/catch.hpp>
+#include <wsd/wsd.hpp>
+
+#include <cmath>
+#include <fstream>
+
+using nlohmann::json;
+
+TEST_CASE("the default configuration is the reference's", "[config]") {
+  const wsd::Config c;
+  CHECK(c.threshold == 0.8);
+  CHECK(c.window == 6);
+  CHECK(c.draft_max_tokens == 512);
+  CHECK(c.max_tokens == 2048);
+  CHECK(c.draft.greedy());
+  CHECK(c.continuation.greedy());
+}
+
+TEST_CASE("a configuration survives a JSON round trip", "[config]") {
+  wsd::Config c;
+  c.threshold = 0.65;
+  c.window = 4;
+  c.chunk = 3;
+  c.draft = {0.7, 0.9, 40, 1234};
+  c.switch_rule = "fixed";
+  c.mode = wsd::Mode::offline;
+  const wsd::Config back = wsd::config_from_json(json::parse(wsd::to_json(c).dump()));
+  CHECK(wsd::to_json(back) == wsd::to_json(c));
+}
+
+TEST_CASE("bad configuration values are rejected naming the field and the value", "[config]") {
+  auto error_of = [](const json& j) {
+    try {
+      wsd::config_from_json(j, "cfg.json");
+    } catch (const wsd::ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK(error_of({{"threshold", 0.0}}) == "cfg.json: threshold = 0 is not in (0, 1]");
+  CHECK(error_of({{"threshold", 1.5}}) == "cfg.json: threshold = 1.5 is not in (0, 1]");
+  CHECK(error_of({{"window", 0}}) == "cfg.json: window = 0 must be at least 1");
+  CHECK(error_of({{"draft_max_tokens", -5}}) == "cfg.json: draft_max_tokens = -5 is not a non-negative integer");
+  CHECK(error_of({{"max_tokens", "many"}}) == "cfg.json: max_tokens = \"many\" is not a non-negative integer");
+  CHECK(error_of({{"strong_stop_strings", {"ok", ""}}}) == "cfg.json: strong_stop_strings = \"\" holds an empty stop string");
+  CHECK(error_of({{"treshold", 0.5}}) == "cfg.json: unknown field 'treshold'");
+  CHECK(error_of({{"draft", {{"top_p", 0.0}}}}) == "cfg.json: draft.top_p = 0 is not in (0, 1]");
+  CHECK(error_of({{"switch_rule", "sometimes"}}) ==
+        "cfg.json: switch_rule = \"sometimes\" is not one of window-mean, fixed, never, immediate");
+  CHECK(error_of(json::array()) == "cfg.json: expected a JSON object, got []");
+}
+
+TEST_CASE("a NaN threshold is rejected", "[config]") {
+  wsd::Config c;
+  c.threshold = std::nan("");
+  CHECK_THROWS_WITH(wsd::validate(c), Catch::Contains("threshold = nan is not in (0, 1]"));
+}
+
+TEST_CASE("a result with its trace survives a JSON round trip", "[trace]") {
+  wsd::Result r;
+  r.id = "x";
+  r.mode = wsd::Mode::offline;
+  r.text = "Hello world";
+  r.accept_index = 2;
+  r.reason = wsd::DraftEnd::switched;
+  r.draft_text = "Hello wo";
+  r.draft_tokens = {5, 6, 7, 8};
+  r.probs = {0.5, 0.25, 0.125, 1.0};
+  r.window_means = {0, 0, 0.25, 0.3};
+  r.accepted_text = "Hello";
+  r.continuation_text = " world";
+  r.continuation_tokens = {9};
+  r.weak_tokens = 4;
+  r.strong_processed = 20;
+  r.strong_generated = 1;
+  r.timing = {0.5, 0.25, 0.01, 0.76};
+  r.config = wsd::to_json(wsd::Config{});
+  const json j = wsd::to_json(r);
+  CHECK(j["switch"]["index"] == 2);
+  CHECK(j["switch"]["reason"] == "switch");
+  const wsd::Result back = wsd::result_from_json(json::parse(j.dump()));
+  CHECK(wsd::to_json(back) == j);
+}
+
+TEST_CASE("a result record with a missing field names it", "[trace]") {
+  json j = wsd::to_json(wsd::Result{});
+  j["draft"].erase("probs");
+  CHECK_THROWS_WITH(wsd::result_from_json(j), "result record: missing field draft.probs");
+}
+
+TEST_CASE("the prompts reader names the file and line of a bad record", "[io]") {
+  const std::string path = "wsd_test_prompts.jsonl";
+  auto write = [&](const std::string& content) { std::ofstream(path, std::ios::binary) << content; };
+  write("{\"id\": \"a\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}\n\n{\"id\": \"b\", \"messages\": [}\n");
+  CHECK_THROWS_WITH(wsd::read_conversations(path), Catch::StartsWith(path + ":3: not valid JSON"));
+  write("{\"id\": \"a\", \"messages\": [{\"role\": \"bot\", \"content\": \"hi\"}]}\n");
+  CHECK_THROWS_WITH(wsd::read_conversations(path), Catch::Contains(path + ":1: conversation 'a', messages[0]: unknown role 'bot'"));
+  write("{\"id\": \"a\", \"messages\": []}\n");
+  CHECK_THROWS_WITH(wsd::read_conversations(path), Catch::Contains("messages is empty"));
+  write("\n\n");
+  CHECK_THROWS_WITH(wsd::read_conversations(path), path + ": the prompts file holds no conversations");
+  write("{\"id\": \"a\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}\n{\"id\": \"a\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}\n");
+  CHECK_THROWS_WITH(wsd::read_conversations(path), path + ":2: id 'a' appears twice");
+  CHECK_THROWS_WITH(wsd::read_conversations("no/such/file.jsonl"), "no/such/file.jsonl: cannot open the prompts file");
+  write("{\"id\": \"a\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}\n");
+  CHECK(wsd::read_conversations(path).size() == 1);
+  std::remove(path.c_str());
+}
+
+TEST_CASE("resuming ignores a record torn by a kill and the writer drops it", "[io]") {
+  const std::string path = "wsd_test_results.jsonl";
+  std::ofstream(path, std::ios::binary) << "{\"id\": \"a\"}\n{\"id\": \"b\"}\n{\"id\": \"c\", \"te";
+  CHECK(wsd::finished_ids(path) == std::set<std::string>{"a", "b"});
+  {
+    wsd::ResultWriter w(path, true);
+    w.write({{"id", "c"}});
+  }
+  std::ifstream in(path);
+  std::string line;
+  int lines = 0;
+  while (std::getline(in, line)) {
+    CHECK_NOTHROW(json::parse(line));
+    ++lines;
+  }
+  CHECK(lines == 3);
+  std::remove(path.c_str());
+}
