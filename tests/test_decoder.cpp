@@ -5,7 +5,8 @@
 
 namespace {
 
-// A character-level model that writes a fixed script after its prompt, then EOS.
+// A character-level model that writes a fixed script after its prompt (which ends at the first
+// ">" or "[Assistant]\n"), then EOS.
 class ScriptProvider {
  public:
   explicit ScriptProvider(std::string script) : script_(std::move(script)) {}
@@ -20,18 +21,14 @@ class ScriptProvider {
     return s;
   }
   std::size_t length() const { return context_.size(); }
-  void rollback(std::size_t n) {
-    context_.resize(std::min(n, context_.size()));
-    if (n == 0) prompt_ = 0;
-  }
+  void rollback(std::size_t n) { context_.resize(std::min(n, context_.size())); }
   wsd::LogitsBlock append(std::span<const wsd::Token> tokens, std::span<const std::size_t> rows) {
-    if (context_.empty()) prompt_ = tokens.size();
     logits_.assign(rows.size() * 128, 0.0f);
     std::size_t r = 0;
     for (std::size_t i = 0; i < tokens.size(); ++i) {
       context_.push_back(tokens[i]);
       if (r < rows.size() && rows[r] == i) {
-        const std::size_t k = context_.size() - prompt_;
+        const std::size_t k = context_.size() - prompt_end();
         logits_[128 * r + (k < script_.size() ? static_cast<unsigned char>(script_[k]) : 4u)] = 30.0f;
         ++r;
       }
@@ -39,11 +36,16 @@ class ScriptProvider {
     return {logits_.data(), rows.size(), 128};
   }
   std::string apply_chat_template(const wsd::Conversation& c) const { return c.messages.back().content + ">"; }
-  std::string poison;  // unused
 
  private:
+  std::size_t prompt_end() const {
+    const std::string text = detokenize(context_);
+    const auto chat = text.find('>');
+    const auto base = text.find("[Assistant]\n");
+    return std::min(chat == std::string::npos ? text.size() : chat + 1,
+                    base == std::string::npos ? text.size() : base + 12);
+  }
   std::string script_;
-  std::size_t prompt_ = 0;
   std::vector<wsd::Token> context_;
   std::vector<float> logits_;
 };
