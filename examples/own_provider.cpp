@@ -35,12 +35,14 @@ class CharModel {
   std::string apply_chat_template(const wsd::Conversation& c) const { return "Q: " + c.messages.back().content + "\nA: "; }
 
  private:
+  // Prefers the character that follows the last one in a fixed sentence; ends after a while.
   void predict(float* row) const {
-    const std::string answer = "Hello there. Nice to meet you. ";
-    const std::size_t n = context_.size();
-    row[static_cast<unsigned char>(answer[n % answer.size()])] = 5.0f + lean_;
-    row[static_cast<unsigned char>(answer[(n + 1) % answer.size()])] = 4.0f;
-    row[4] = n > 120 ? 20.0f : -5.0f;  // stop eventually
+    const std::string sentence = "Hi you. ";  // distinct characters: each has one successor
+    const auto at = sentence.find(static_cast<char>(context_.back()));
+    const char next = sentence[at == std::string::npos ? 0 : (at + 1) % sentence.size()];
+    row[static_cast<unsigned char>(next)] = 5.0f + lean_;
+    row[static_cast<unsigned char>(sentence[(at + 2) % sentence.size()])] = 4.0f;
+    row[4] = context_.size() > 60 ? 20.0f : -5.0f;
   }
   float lean_;
   std::vector<wsd::Token> context_;
@@ -48,11 +50,11 @@ class CharModel {
 };
 
 int main() {
-  CharModel weak(1.0f), strong(0.0f);
+  CharModel weak(0.5f), strong(2.0f);
   wsd::Config config;  // the reference's defaults: tau 0.8, w 6
   config.max_tokens = 80;
   auto decoder = wsd::make_decoder(weak, strong, wsd::WindowMeanSwitch(config.threshold, config.window), config);
   const wsd::Result r = decoder.decode({"hello", {{"user", "Say hello."}}});
-  std::cout << "switched after " << r.accept_index + 1 << " drafted tokens (" << wsd::to_string(r.reason) << ")\n"
+  std::cout << "kept " << r.accept_index + 1 << " drafted tokens (" << wsd::to_string(r.reason) << ")\n"
             << "answer: " << r.text << "\n";
 }
