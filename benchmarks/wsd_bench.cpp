@@ -1,0 +1,270 @@
+// wsd-bench: each mode on the same prompts in one run, repeated; JSON, a Markdown table and plots.
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+#include <wsd/providers/llama_cpp.hpp>
+#include <wsd/wsd.hpp>
+
+namespace {
+
+using nlohmann::json;
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n == 0 ? 0.0 : n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+double seconds_since(wsd::Clock::time_point t) { return std::chrono::duration<double>(wsd::Clock::now() - t).count(); }
+
+// One pass of a mode over all prompts.
+struct Pass {
+  double wall_s = 0, weak_s = 0, strong_s = 0, decoder_s = 0;
+  std::size_t weak_tokens = 0, strong_processed = 0, strong_generated = 0;
+  std::vector<wsd::Result> results;
+  void add(const wsd::Result& r) {
+    weak_s += r.timing.weak_s;
+    strong_s += r.timing.strong_s;
+    decoder_s += r.timing.decoder_s;
+    weak_tokens += r.weak_tokens;
+    strong_processed += r.strong_processed;
+    strong_generated += r.strong_generated;
+    results.push_back(r);
+  }
+};
+
+std::string default_model(const char* file) {
+  const char* home = std::getenv("WSD_HOME");
+  const char* user = std::getenv("HOME");
+  return std::string(home ? home : std::string(user ? user : ".") + "/.cache/wsd") + "/models/" + file;
+}
+
+// Tokens per second of greedy one-token decoding: llama_decode directly vs through the provider.
+json provider_overhead(wsd::LlamaProvider& p, std::size_t n_tokens, int repeats) {
+  const auto prompt = wsd::tokenize_with_bos(p, "\n\n[User]\nTell me about the sea.\n\n[Assistant]\n");
+  std::vector<double> raw, wrapped;
+  const auto n_vocab = static_cast<int>(p.vocab_size());
+  for (int rep = 0; rep < repeats; ++rep) {
+    {  // raw llama.cpp: batch of the prompt, then one token at a time, argmax over llama's logits
+      p.rollback(0);
+      llama_context* ctx = p.context();
+      const std::size_t last = prompt.size() - 1;
+      p.append(prompt, std::span<const std::size_t>(&last, 1));  // same prompt state for both loops
+      llama_batch b = llama_batch_init(1, 0, 1);
+      const auto t0 = wsd::Clock::now();
+      const float* logits = llama_get_logits_ith(ctx, -1);
+      for (std::size_t i = 0; i < n_tokens; ++i) {
+        const auto tok = static_cast<llama_token>(std::max_element(logits, logits + n_vocab) - logits);
+        b.n_tokens = 1;
+        b.token[0] = tok;
+        b.pos[0] = static_cast<llama_pos>(prompt.size() + i);
+        b.n_seq_id[0] = 1;
+        b.seq_id[0][0] = 0;
+        b.logits[0] = true;
+        if (llama_decode(ctx, b) != 0) throw wsd::ModelError("raw loop: llama_decode failed");
+        logits = llama_get_logits_ith(ctx, -1);
+      }
+      raw.push_back(static_cast<double>(n_tokens) / seconds_since(t0));
+      llama_batch_free(b);
+      llama_memory_seq_rm(llama_get_memory(ctx), 0, static_cast<llama_pos>(prompt.size()), -1);
+    }
+    {  // the same loop through the provider and wsd's sampler
+      p.rollback(0);
+      const std::size_t last = prompt.size() - 1;
+      wsd::LogitsBlock block = p.append(prompt, std::span<const std::size_t>(&last, 1));
+      wsd::Sampler greedy;
+      const std::size_t row = 0;
+      const auto t0 = wsd::Clock::now();
+      for (std::size_t i = 0; i < n_tokens; ++i) {
+        const wsd::Token t = greedy.sample(block.row(block.rows - 1), block.vocab);
+        block = p.append(std::span<const wsd::Token>(&t, 1), std::span<const std::size_t>(&row, 1));
+      }
+      wrapped.push_back(static_cast<double>(n_tokens) / seconds_since(t0));
+    }
+  }
+  p.rollback(0);
+  return {{"tokens", n_tokens}, {"raw_tok_s_median", median(raw)}, {"provider_tok_s_median", median(wrapped)},
+          {"provider_over_raw", median(wrapped) / median(raw)}};
+}
+
+void write_plots(const std::string& dir, const json& modes, const std::vector<wsd::Result>& offline) {
+  std::ofstream(dir + "/modes.dat") << [&] {
+    std::string s;
+    for (auto& [name, m] : modes.items()) s += name + " " + std::to_string(m["wall_s_median"].get<double>()) + "\n";
+    return s;
+  }();
+  std::ofstream means(dir + "/window_means.dat");
+  for (const auto& r : offline) {
+    means << "# " << r.id << "\n";
+    for (std::size_t k = 0; k < r.window_means.size(); ++k) means << k << " " << r.window_means[k] << "\n";
+    means << "\n\n";
+  }
+  means.close();
+  const double tau = offline.empty() ? 0.8 : offline.front().config.value("threshold", 0.8);
+  std::ofstream gp(dir + "/plots.gp");
+  gp << "set terminal pngcairo size 900,500\nset output '" << dir << "/time_per_mode.png'\n"
+     << "set title 'Wall time per mode (median)'\nset ylabel 'seconds'\nset style fill solid\nset boxwidth 0.6\n"
+     << "set yrange [0:*]\nplot '" << dir << "/modes.dat' using 0:2:xtic(1) with boxes notitle\n"
+     << "set output '" << dir << "/window_means.png'\nset title 'Window mean g_k of the base model along the draft'\n"
+     << "set xlabel 'drafted strong token k'\nset ylabel 'g_k'\nset yrange [0:1]\nset key off\n"
+     << "plot for [i=0:" << (offline.empty() ? 0 : offline.size() - 1) << "] '" << dir
+     << "/window_means.dat' index i using 1:2 with lines lw 1, " << tau << " with lines dt 2 lc rgb 'black'\n";
+  gp.close();
+  if (std::system(("gnuplot " + dir + "/plots.gp 2>" + dir + "/gnuplot.log").c_str()) != 0)
+    std::cerr << "wsd-bench: gnuplot failed (see " << dir << "/gnuplot.log); the JSON and the table are written\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"wsd-bench: offline, online, strong-only and weak-only on the same prompts"};
+  std::string weak_path = default_model("SmolLM2-135M-Instruct-Q4_1.gguf");
+  std::string strong_path = default_model("gemma-3-270m-Q4_K_M.gguf");
+  std::string input = "examples/prompts.jsonl", out = "bench-out";
+  int repeats = 3, threads = 0;
+  std::size_t limit = 0;
+  bool reference_defaults = false, fast = false;
+  wsd::Config cfg;
+  cfg.draft_max_tokens = 64;
+  cfg.max_tokens = 128;
+  app.add_option("--weak", weak_path)->capture_default_str();
+  app.add_option("--strong", strong_path)->capture_default_str();
+  app.add_option("--input", input, "prompts (JSONL)")->capture_default_str();
+  app.add_option("--out", out, "folder for bench.json and the plots")->capture_default_str();
+  app.add_option("--repeats", repeats, "passes per mode (the median is reported)")->check(CLI::Range(1, 100))->capture_default_str();
+  app.add_option("--limit", limit, "use only the first N prompts (0: all)");
+  app.add_option("--draft-max-tokens", cfg.draft_max_tokens)->capture_default_str();
+  app.add_option("--max-tokens", cfg.max_tokens)->capture_default_str();
+  app.add_option("--chunk", cfg.chunk)->capture_default_str();
+  app.add_option("--threads", threads);
+  app.add_flag("--reference-defaults", reference_defaults, "draft 512 / total 2048, as the reference");
+  app.add_flag("--fast-kernels", fast, "llama.cpp's fastest kernels (not batch-invariant)");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (reference_defaults) {
+      cfg.draft_max_tokens = 512;
+      cfg.max_tokens = 2048;
+    }
+    wsd::validate(cfg, "command line");
+    auto prompts = wsd::read_conversations(input);
+    if (limit > 0 && limit < prompts.size()) prompts.resize(limit);
+    std::filesystem::create_directories(out);
+    wsd::LlamaOptions opts;
+    opts.threads = threads;
+    opts.context = static_cast<int>(std::min<std::size_t>(cfg.max_tokens + cfg.draft_max_tokens + 512, 8192));
+    opts.batch_invariant = !fast;
+    wsd::LlamaProvider weak(weak_path, opts), strong(strong_path, opts);
+
+    std::map<std::string, std::vector<Pass>> passes;
+    auto run_mode = [&](const std::string& name, auto&& decode_one) {
+      for (int rep = 0; rep < repeats; ++rep) {
+        Pass pass;
+        const auto t0 = wsd::Clock::now();
+        for (const auto& c : prompts) pass.add(decode_one(c));
+        pass.wall_s = seconds_since(t0);
+        std::fprintf(stderr, "%-12s pass %d/%d: %.2f s\n", name.c_str(), rep + 1, repeats, pass.wall_s);
+        passes[name].push_back(std::move(pass));
+      }
+    };
+    auto online = wsd::make_decoder(weak, strong, wsd::WindowMeanSwitch(cfg.threshold, cfg.window), cfg);
+    run_mode("offline", [&](const wsd::Conversation& c) { return online.decode_offline(c); });
+    run_mode("online", [&](const wsd::Conversation& c) { return online.decode_online(c); });
+    auto alone = wsd::make_decoder(weak, strong, wsd::ImmediateSwitch{}, cfg);
+    run_mode("strong-only", [&](const wsd::Conversation& c) { return alone.decode_online(c); });
+    wsd::WeakDrafter drafter(weak, wsd::ChatTemplate<wsd::LlamaProvider>{&weak}, cfg.draft, cfg.weak_stop_strings);
+    run_mode("weak-only", [&](const wsd::Conversation& c) {
+      wsd::Result r;
+      const auto t0 = wsd::Clock::now();
+      drafter.start(c, cfg.max_tokens);
+      while (drafter.draft(cfg.max_tokens)) {
+      }
+      r.id = c.id;
+      r.text = std::string(drafter.text());
+      r.weak_tokens = drafter.generated();
+      r.timing.weak_s = drafter.seconds();
+      r.timing.total_s = seconds_since(t0);
+      r.timing.decoder_s = std::max(0.0, r.timing.total_s - r.timing.weak_s);
+      return r;
+    });
+
+    // Same outputs: online must give the offline reference's texts.
+    std::size_t same = 0;
+    for (std::size_t i = 0; i < prompts.size(); ++i)
+      same += passes["online"][0].results[i].text == passes["offline"][0].results[i].text &&
+              passes["online"][0].results[i].accept_index == passes["offline"][0].results[i].accept_index;
+
+    json modes = json::object();
+    for (auto& [name, list] : passes) {
+      std::vector<double> wall, weak_s, strong_s, dec_s;
+      for (const auto& p : list) {
+        wall.push_back(p.wall_s);
+        weak_s.push_back(p.weak_s);
+        strong_s.push_back(p.strong_s);
+        dec_s.push_back(p.decoder_s);
+      }
+      const Pass& p = list.front();
+      std::vector<double> idx;
+      for (const auto& r : p.results) idx.push_back(static_cast<double>(r.accept_index));
+      const double produced = static_cast<double>(name == "weak-only" ? p.weak_tokens : p.strong_generated);
+      json m = {{"wall_s_median", median(wall)},
+                {"wall_s", wall},
+                {"weak_s_median", median(weak_s)},
+                {"strong_s_median", median(strong_s)},
+                {"decoder_s_median", median(dec_s)},
+                {"weak_tokens", p.weak_tokens},
+                {"strong_tokens_processed", p.strong_processed},
+                {"strong_tokens_generated", p.strong_generated},
+                {"tokens_per_s", produced / median(wall)}};
+      if (name == "online" || name == "offline")
+        m["switch_index"] = {{"median", median(idx)},
+                             {"min", *std::min_element(idx.begin(), idx.end())},
+                             {"max", *std::max_element(idx.begin(), idx.end())},
+                             {"switched", std::count_if(p.results.begin(), p.results.end(),
+                                                        [](const wsd::Result& r) { return r.reason == wsd::DraftEnd::switched; })}};
+      modes[name] = m;
+    }
+    std::fprintf(stderr, "raw llama.cpp loop vs provider...\n");
+    const json overhead = provider_overhead(strong, 128, repeats);
+    const double online_wall = modes["online"]["wall_s_median"];
+    const json report = {
+        {"machine", {{"cores", std::thread::hardware_concurrency()}}},
+        {"models", {{"weak", weak_path}, {"strong", strong_path}}},
+        {"config", wsd::to_json(cfg)},
+        {"prompts", prompts.size()},
+        {"repeats", repeats},
+        {"batch_invariant", !fast},
+        {"online_matches_offline", same},
+        {"modes", modes},
+        {"provider", overhead},
+        {"ratios",
+         {{"online_over_offline", online_wall / modes["offline"]["wall_s_median"].get<double>()},
+          {"online_over_strong_only", online_wall / modes["strong-only"]["wall_s_median"].get<double>()},
+          {"decoder_share", modes["online"]["decoder_s_median"].get<double>() / online_wall},
+          {"provider_over_raw", overhead["provider_over_raw"]}}}};
+    std::ofstream(out + "/bench.json") << report.dump(2) << "\n";
+    write_plots(out, modes, passes["offline"][0].results);
+
+    std::printf("| mode | wall s (median of %d) | weak s | strong s | decoder s | weak tok | strong tok read | strong tok written | tok/s |\n", repeats);
+    std::printf("|---|---|---|---|---|---|---|---|---|\n");
+    for (auto& [name, m] : modes.items())
+      std::printf("| %s | %.2f | %.2f | %.2f | %.4f | %zu | %zu | %zu | %.1f |\n", name.c_str(), m["wall_s_median"].get<double>(),
+                  m["weak_s_median"].get<double>(), m["strong_s_median"].get<double>(), m["decoder_s_median"].get<double>(),
+                  m["weak_tokens"].get<std::size_t>(), m["strong_tokens_processed"].get<std::size_t>(),
+                  m["strong_tokens_generated"].get<std::size_t>(), m["tokens_per_s"].get<double>());
+    std::printf("\nonline matches offline on %zu/%zu prompts\n", same, prompts.size());
+    for (auto& [k, v] : report["ratios"].items()) std::printf("%s = %.3f\n", k.c_str(), v.get<double>());
+    std::printf("raw llama.cpp %.1f tok/s, provider %.1f tok/s\nwritten: %s/bench.json, time_per_mode.png, window_means.png\n",
+                overhead["raw_tok_s_median"].get<double>(), overhead["provider_tok_s_median"].get<double>(), out.c_str());
+    return 0;
+  } catch (const wsd::Error& e) {
+    std::cerr << "wsd-bench: " << e.what() << "\n";
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    std::cerr << "wsd-bench: internal error: " << e.what() << "\n";
+    return 1;
+  }
+}
