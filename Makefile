@@ -35,7 +35,9 @@ demo: build models
 	$(BUILD)/bin/wsd-generate --input examples/demo-prompts.jsonl --max-tokens 160 --draft-max-tokens 128
 
 bench: build models
+	$(BUILD)/bin/wsd-microbench --benchmark_min_time=0.2
 	$(BUILD)/bin/wsd-bench --input examples/prompts.jsonl --out bench-out
+	$(BUILD)/bin/wsd-bench --input examples/prompts.jsonl --out bench-out/reference-defaults --reference-defaults --limit 2 --repeats 1
 
 sanitize: deps
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DWSD_SANITIZE=ON -DWSD_WITH_LLAMA=OFF -DWSD_BUILD_BENCHMARKS=OFF
