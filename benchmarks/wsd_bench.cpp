@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 #include <thread>
+#include <wsd/providers/default_models.hpp>
 #include <wsd/providers/llama_cpp.hpp>
 #include <wsd/wsd.hpp>
 
@@ -36,12 +37,6 @@ struct Pass {
     results.push_back(r);
   }
 };
-
-std::string default_model(const char* file) {
-  const char* home = std::getenv("WSD_HOME");
-  const char* user = std::getenv("HOME");
-  return std::string(home ? home : std::string(user ? user : ".") + "/.cache/wsd") + "/models/" + file;
-}
 
 // Tokens per second of greedy one-token decoding: llama_decode directly vs through the provider.
 json provider_overhead(wsd::LlamaProvider& p, std::size_t n_tokens, int repeats) {
@@ -122,8 +117,8 @@ void write_plots(const std::string& dir, const json& modes, const std::vector<ws
 
 int main(int argc, char** argv) {
   CLI::App app{"wsd-bench: offline, online, strong-only and weak-only on the same prompts"};
-  std::string weak_path = default_model("SmolLM2-135M-Instruct-Q4_1.gguf");
-  std::string strong_path = default_model("gemma-3-270m-Q4_K_M.gguf");
+  std::string weak_path = wsd::default_weak_model();
+  std::string strong_path = wsd::default_strong_model();
   std::string input = "examples/prompts.jsonl", out = "bench-out";
   int repeats = 3, threads = 0;
   std::size_t limit = 0;

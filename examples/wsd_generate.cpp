@@ -7,17 +7,11 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <wsd/providers/default_models.hpp>
 #include <wsd/providers/llama_cpp.hpp>
 #include <wsd/wsd.hpp>
 
 namespace {
-
-std::string default_model(const char* file) {
-  const char* home = std::getenv("WSD_HOME");
-  const char* user_home = std::getenv("HOME");
-  const std::string base = home ? home : std::string(user_home ? user_home : ".") + "/.cache/wsd";
-  return base + "/models/" + file;
-}
 
 bool same_vocabulary(const wsd::LlamaProvider& a, const wsd::LlamaProvider& b) {
   if (a.vocab_size() != b.vocab_size()) return false;
@@ -58,8 +52,8 @@ void progress(std::size_t done, std::size_t total, double seconds) {
 
 int main(int argc, char** argv) {
   CLI::App app{"wsd-generate: a small aligned model drafts the beginning, a base model takes over"};
-  std::string weak_path = default_model("SmolLM2-135M-Instruct-Q4_1.gguf");
-  std::string strong_path = default_model("gemma-3-270m-Q4_K_M.gguf");
+  std::string weak_path = wsd::default_weak_model();
+  std::string strong_path = wsd::default_strong_model();
   std::string prompt, input, output, config_path, mode = "online", shared = "auto";
   int threads = 0, context = 4096;
   bool resume = false;

@@ -1,5 +1,6 @@
 // Tests with the real default models (ctest label "models"; `make test` fetches them first).
 #include <catch2/catch.hpp>
+#include <wsd/providers/default_models.hpp>
 #include <wsd/providers/llama_cpp.hpp>
 #include <wsd/wsd.hpp>
 
@@ -9,15 +10,12 @@
 
 namespace {
 
-std::string model_path(const char* file) {
-  const char* home = std::getenv("WSD_HOME");
-  const char* user = std::getenv("HOME");
-  const std::string path = std::string(home ? home : std::string(user ? user : ".") + "/.cache/wsd") + "/models/" + file;
+std::string existing(const std::string& path) {
   if (!std::filesystem::exists(path)) FAIL("model " << path << " is missing: run `make models` (or `make test`)");
   return path;
 }
-std::string weak_path() { return model_path("SmolLM2-135M-Instruct-Q4_1.gguf"); }
-std::string strong_path() { return model_path("gemma-3-270m-Q4_K_M.gguf"); }
+std::string weak_path() { return existing(wsd::default_weak_model()); }
+std::string strong_path() { return existing(wsd::default_strong_model()); }
 
 std::vector<wsd::Conversation> prompt_set() { return wsd::read_conversations(WSD_SOURCE_DIR "/examples/prompts.jsonl"); }
 
