@@ -41,6 +41,7 @@ class WeakDrafter {
         stops_(std::move(stop_strings)) {}
 
   void start(const Conversation& conversation, std::size_t max_tokens) {
+    seconds_ = 0.0;
     ScopedTimer timer(seconds_);
     text_.clear();
     tokens_.clear();
@@ -49,7 +50,6 @@ class WeakDrafter {
     max_tokens_ = max_tokens;
     reason_ = max_tokens == 0 ? DraftEnd::length : DraftEnd::none;
     sampler_.reset();
-    seconds_ = 0.0;
     provider_->rollback(0);
     const auto prompt = tokenize_with_bos(*provider_, template_.render(conversation));
     const std::size_t last = prompt.size() - 1;
@@ -58,7 +58,6 @@ class WeakDrafter {
 
   // Writes up to n more tokens; returns false once the draft has ended.
   bool draft(std::size_t n) {
-    ScopedTimer timer(seconds_);
     for (std::size_t i = 0; i < n && reason_ == DraftEnd::none; ++i) step();
     return reason_ == DraftEnd::none;
   }
@@ -68,7 +67,7 @@ class WeakDrafter {
   bool ended() const { return reason_ != DraftEnd::none; }
   DraftEnd end_reason() const { return reason_; }
   std::size_t generated() const { return generated_; }
-  double seconds() const { return seconds_; }
+  double seconds() const { return seconds_; }  // inside the provider; sampling is the decoder's
 
  private:
   void step() {
@@ -82,7 +81,10 @@ class WeakDrafter {
       return;
     }
     const std::size_t before = text_.size();
-    text_ += provider_->detokenize(std::span<const Token>(&t, 1));
+    {
+      ScopedTimer timer(seconds_);
+      text_ += provider_->detokenize(std::span<const Token>(&t, 1));
+    }
     tokens_.push_back(t);
     token_ends_.push_back(text_.size());
     if (auto pos = stops_.find(text_, before)) {
@@ -99,6 +101,7 @@ class WeakDrafter {
       return;
     }
     const std::size_t row = 0;
+    ScopedTimer timer(seconds_);
     next_ = provider_->append(std::span<const Token>(&t, 1), std::span<const std::size_t>(&row, 1));
   }
 

@@ -73,7 +73,6 @@ class StrongModel {
   // Leaves the cache holding exactly `sequence` and returns P(sequence[i] | sequence[..i]) for
   // i in [from, size); from >= 1. Shares the cached common prefix; scores new tokens in one call.
   std::vector<double> extend(std::span<const Token> sequence, std::size_t from) {
-    ScopedTimer timer(seconds_);
     if (sequence.empty() || from == 0 || from > sequence.size())
       throw std::invalid_argument("StrongModel::extend: from must be in [1, sequence size]");
     std::size_t common = 0;
@@ -102,7 +101,6 @@ class StrongModel {
 
   // Shortens the cache to n tokens, keeping the logits that predict token n when it has them.
   void truncate(std::size_t n) {
-    ScopedTimer timer(seconds_);
     if (n >= cached_.size()) return;
     const float* row = nullptr;
     if (n > 0 && n - 1 >= block_start_)
@@ -118,7 +116,6 @@ class StrongModel {
   }
 
   void reset() {
-    ScopedTimer timer(seconds_);
     rollback(0);
     sampler_.reset();
   }
@@ -126,7 +123,6 @@ class StrongModel {
   // Writes at most max_tokens after the cached sequence, until an end token or a stop string in
   // the text written here; `before` is the accepted text, so streamed text can be cut correctly.
   Continuation continue_writing(std::size_t max_tokens, std::string_view before = {}, const TextSink& sink = {}) {
-    ScopedTimer timer(seconds_);
     Continuation out;
     if (max_tokens == 0) return out;
     if (!next_row_) {  // the logits after the last cached token were not kept: recompute them
@@ -145,7 +141,7 @@ class StrongModel {
       }
       const std::size_t old = out.text.size();
       out.tokens.push_back(t);
-      out.text += provider_->detokenize(std::span<const Token>(&t, 1));
+      out.text += detokenize(std::span<const Token>(&t, 1));
       if (stops_.find(out.text, old)) {
         out.reason = ContinuationEnd::stop;
         break;
@@ -165,6 +161,7 @@ class StrongModel {
   }
   std::string_view cut_at_stop(std::string_view text) const { return stops_.cut(text); }
   std::size_t scored() const { return appended_; }
+  // Time inside the provider (the model and its tokenizer); sampling and probabilities are the decoder's.
   double seconds() const { return seconds_; }
   void clear_counters() {
     appended_ = 0;
@@ -177,7 +174,10 @@ class StrongModel {
 
   void rollback(std::size_t n) {
     if (n < cached_.size() || provider_->length() != n) {
-      provider_->rollback(n);
+      {
+        ScopedTimer timer(seconds_);
+        provider_->rollback(n);
+      }
       cached_.resize(std::min(n, cached_.size()));
       next_row_ = nullptr;
       block_ = {};
@@ -187,7 +187,10 @@ class StrongModel {
 
   LogitsBlock append(std::span<const Token> tokens, const std::vector<std::size_t>& rows) {
     block_start_ = cached_.size();
-    block_ = provider_->append(tokens, rows);
+    {
+      ScopedTimer timer(seconds_);
+      block_ = provider_->append(tokens, rows);
+    }
     if (block_.rows != rows.size() || block_.vocab != provider_->vocab_size())
       throw ProviderError("strong provider returned a " + std::to_string(block_.rows) + " x " +
                           std::to_string(block_.vocab) + " logits block, expected " + std::to_string(rows.size()) +
