@@ -22,8 +22,8 @@ bool same_vocabulary(const wsd::LlamaProvider& a, const wsd::LlamaProvider& b) {
 
 struct Style {
   bool colour;
-  std::string weak_on() const { return colour ? "\033[36m" : "[weak] "; }
-  std::string strong_on() const { return colour ? "\033[0m" : " [strong] "; }
+  std::string weak_on() const { return colour ? "\033[36m" : "[weak]"; }
+  std::string strong_on() const { return colour ? "\033[0m" : "[strong]"; }
   std::string off() const { return colour ? "\033[0m" : ""; }
 };
 
@@ -142,11 +142,6 @@ int main(int argc, char** argv) {
 
     wsd::with_switch_rule(cfg, [&](auto switch_rule) {
       auto decoder = wsd::make_decoder(weak, strong, switch_rule, cfg);
-      wsd::Stream stream;
-      if (show) {
-        stream.draft = [&](std::string_view t) { std::cout << style.weak_on() << t << std::flush; };
-        stream.continuation = [&](std::string_view t) { std::cout << t << std::flush; };
-      }
       std::size_t finished = 0;
       for (const auto& c : conversations) {
         if (done.count(c.id)) {
@@ -155,7 +150,7 @@ int main(int argc, char** argv) {
         }
         if (show && conversations.size() > 1) std::cout << "### " << c.id << ": " << c.messages.back().content << "\n";
         bool started_strong = false;
-        wsd::Stream s = stream;
+        wsd::Stream s;
         if (show) {
           s.draft = [&](std::string_view t) { std::cout << style.weak_on() << t << std::flush; };
           s.continuation = [&](std::string_view t) {
