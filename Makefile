@@ -37,7 +37,7 @@ demo: build models
 bench: build models
 	$(BUILD)/bin/wsd-microbench --benchmark_min_time=0.2
 	$(BUILD)/bin/wsd-bench --input examples/prompts.jsonl --out bench-out
-	$(BUILD)/bin/wsd-bench --input examples/prompts.jsonl --out bench-out/reference-defaults --reference-defaults --limit 2 --repeats 1
+	$(BUILD)/bin/wsd-bench --input examples/prompts.jsonl --out bench-out/reference-defaults --reference-defaults --limit 2 --repeats 3
 
 sanitize: deps
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DWSD_SANITIZE=ON -DWSD_WITH_LLAMA=OFF -DWSD_BUILD_BENCHMARKS=OFF

@@ -24,6 +24,19 @@ void token_probability(benchmark::State& state) {
 }
 BENCHMARK(token_probability)->Arg(49152)->Arg(262144);
 
+// The same with the portable (Eigen, compile-time SIMD) kernels, for comparison with the dispatched ones.
+void token_probability_portable(benchmark::State& state) {
+  const auto logits = random_logits(static_cast<std::size_t>(state.range(0)));
+  for (auto _ : state) {
+    const auto m = wsd::kernels::portable::row_max(logits.data(), logits.size());
+    benchmark::DoNotOptimize(std::exp(static_cast<double>(logits[7] - m.value)) /
+                             wsd::kernels::portable::sum_exp(logits.data(), logits.size(), m.value));
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+  state.SetLabel(wsd::kernels::use_avx2() ? "dispatched: avx2" : "dispatched: portable");
+}
+BENCHMARK(token_probability_portable)->Arg(49152)->Arg(262144);
+
 // Greedy choice over the same vocabularies.
 void greedy_sample(benchmark::State& state) {
   const auto logits = random_logits(static_cast<std::size_t>(state.range(0)));

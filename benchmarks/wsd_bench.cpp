@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <numeric>
 #include <thread>
 #include <wsd/providers/default_models.hpp>
 #include <wsd/providers/llama_cpp.hpp>
@@ -19,6 +20,8 @@ double median(std::vector<double> v) {
   const std::size_t n = v.size();
   return n == 0 ? 0.0 : n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
+
+double benchmark_sink = 0.0;  // keeps the probability work of the cost probe from being optimised away
 
 double seconds_since(wsd::Clock::time_point t) { return std::chrono::duration<double>(wsd::Clock::now() - t).count(); }
 
@@ -86,6 +89,59 @@ json provider_overhead(wsd::LlamaProvider& p, std::size_t n_tokens, int repeats)
           {"provider_over_raw", median(wrapped) / median(raw)}};
 }
 
+// Milliseconds per token of each model's work, through the providers: the weak model writing one
+// token at a time, the strong model writing one token at a time, and the strong model reading a
+// draft in chunks with the logits of every row (what the switch rule needs).
+json per_token_costs(wsd::LlamaProvider& weak, wsd::LlamaProvider& strong, std::size_t chunk, std::size_t n_tokens,
+                     int repeats) {
+  auto write_ms = [&](wsd::LlamaProvider& p) {
+    std::vector<double> ms;
+    const auto prompt = wsd::tokenize_with_bos(p, "Tell me about the sea.");
+    for (int rep = 0; rep < repeats; ++rep) {
+      p.rollback(0);
+      const std::size_t last = prompt.size() - 1, row = 0;
+      wsd::LogitsBlock block = p.append(prompt, std::span<const std::size_t>(&last, 1));
+      const auto t0 = wsd::Clock::now();
+      for (std::size_t i = 0; i < n_tokens; ++i) {
+        const wsd::Token t = wsd::argmax(block.row(0), block.vocab);
+        block = p.append(std::span<const wsd::Token>(&t, 1), std::span<const std::size_t>(&row, 1));
+      }
+      ms.push_back(1000.0 * seconds_since(t0) / static_cast<double>(n_tokens));
+    }
+    p.rollback(0);
+    return median(ms);
+  };
+  auto read_ms = [&](wsd::LlamaProvider& p) {
+    std::string text;
+    while (text.size() < 8 * n_tokens) text += "The sea covers most of the planet and holds most of its water. ";
+    auto tokens = wsd::tokenize_with_bos(p, text);
+    tokens.resize(std::min(tokens.size(), n_tokens));
+    std::vector<double> ms;
+    for (int rep = 0; rep < repeats; ++rep) {
+      p.rollback(0);
+      const auto t0 = wsd::Clock::now();
+      for (std::size_t begin = 0; begin < tokens.size(); begin += chunk) {
+        const std::size_t end = std::min(tokens.size(), begin + chunk);
+        std::vector<std::size_t> rows(end - begin);
+        std::iota(rows.begin(), rows.end(), std::size_t{0});
+        const wsd::LogitsBlock block =
+            p.append(std::span<const wsd::Token>(tokens.data() + begin, end - begin), rows);
+        for (std::size_t r = 0; r < block.rows; ++r) benchmark_sink += wsd::log_sum_exp(block.row(r), block.vocab);
+      }
+      ms.push_back(1000.0 * seconds_since(t0) / static_cast<double>(tokens.size()));
+    }
+    p.rollback(0);
+    return median(ms);
+  };
+  const double weak_write = write_ms(weak), strong_write = write_ms(strong), strong_read = read_ms(strong);
+  return {{"weak_write_ms", weak_write},
+          {"strong_write_ms", strong_write},
+          {"strong_read_ms", strong_read},
+          {"chunk", chunk},
+          // Each drafted token costs a weak write and a strong read; strong-only pays one strong write.
+          {"draft_token_over_strong_token", (weak_write + strong_read) / strong_write}};
+}
+
 void write_plots(const std::string& dir, const json& modes, const std::vector<wsd::Result>& offline) {
   std::ofstream(dir + "/modes.dat") << [&] {
     std::string s;
@@ -124,8 +180,8 @@ int main(int argc, char** argv) {
   std::size_t limit = 0;
   bool reference_defaults = false, fast = false;
   wsd::Config cfg;
-  cfg.draft_max_tokens = 64;
-  cfg.max_tokens = 128;
+  cfg.draft_max_tokens = 128;  // sized for a 2-core machine; --reference-defaults for the paper's 512 / 2048
+  cfg.max_tokens = 256;
   app.add_option("--weak", weak_path)->capture_default_str();
   app.add_option("--strong", strong_path)->capture_default_str();
   app.add_option("--input", input, "prompts (JSONL)")->capture_default_str();
@@ -224,6 +280,8 @@ int main(int argc, char** argv) {
     }
     std::fprintf(stderr, "raw llama.cpp loop vs provider...\n");
     const json overhead = provider_overhead(strong, 128, repeats);
+    std::fprintf(stderr, "per-token costs of the two models...\n");
+    const json costs = per_token_costs(weak, strong, cfg.chunk, 64, repeats);
     const double online_wall = modes["online"]["wall_s_median"];
     const json report = {
         {"machine", {{"cores", std::thread::hardware_concurrency()}}},
@@ -235,6 +293,7 @@ int main(int argc, char** argv) {
         {"online_matches_offline", same},
         {"modes", modes},
         {"provider", overhead},
+        {"per_token_costs", costs},
         {"ratios",
          {{"online_over_offline", online_wall / modes["offline"]["wall_s_median"].get<double>()},
           {"online_over_strong_only", online_wall / modes["strong-only"]["wall_s_median"].get<double>()},
@@ -250,8 +309,18 @@ int main(int argc, char** argv) {
                   m["weak_s_median"].get<double>(), m["strong_s_median"].get<double>(), m["decoder_s_median"].get<double>(),
                   m["weak_tokens"].get<std::size_t>(), m["strong_tokens_processed"].get<std::size_t>(),
                   m["strong_tokens_generated"].get<std::size_t>(), m["tokens_per_s"].get<double>());
-    std::printf("\nonline matches offline on %zu/%zu prompts\n", same, prompts.size());
+    for (const char* name : {"offline", "online"}) {
+      const json& sw = modes[name]["switch_index"];
+      std::printf("\n%s switch index: median %.1f, min %.0f, max %.0f; switched on %d/%zu prompts", name,
+                  sw["median"].get<double>(), sw["min"].get<double>(), sw["max"].get<double>(), sw["switched"].get<int>(),
+                  prompts.size());
+    }
+    std::printf("\n\nonline matches offline on %zu/%zu prompts\n", same, prompts.size());
     for (auto& [k, v] : report["ratios"].items()) std::printf("%s = %.3f\n", k.c_str(), v.get<double>());
+    std::printf("per token: weak write %.2f ms, strong write %.2f ms, strong read (chunks of %zu, every row) %.2f ms; "
+                "a drafted token costs %.2f strong-written tokens\n",
+                costs["weak_write_ms"].get<double>(), costs["strong_write_ms"].get<double>(), cfg.chunk,
+                costs["strong_read_ms"].get<double>(), costs["draft_token_over_strong_token"].get<double>());
     std::printf("raw llama.cpp %.1f tok/s, provider %.1f tok/s\nwritten: %s/bench.json, time_per_mode.png, window_means.png\n",
                 overhead["raw_tok_s_median"].get<double>(), overhead["provider_tok_s_median"].get<double>(), out.c_str());
     return 0;

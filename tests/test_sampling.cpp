@@ -1,7 +1,10 @@
 #include <catch2/catch.hpp>
 #include <wsd/wsd.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <limits>
+#include <random>
 #include <set>
 
 namespace {
@@ -79,4 +82,70 @@ TEST_CASE("a logits block is viewed as [rows x vocab] without a copy", "[probabi
   CHECK(v.shape()[1] == 3);
   CHECK(v(1, 2) == 6.0f);
   CHECK(&v(1, 0) == data.data() + 3);
+}
+
+namespace {
+// Rows that exercise every lane and tail: sizes around the vector width, -inf entries, ties.
+std::vector<std::vector<float>> kernel_rows() {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal(0.0f, 4.0f);
+  std::vector<std::vector<float>> rows;
+  for (std::size_t n : {1u, 7u, 8u, 9u, 15u, 16u, 17u, 33u, 1000u, 49152u, 262144u}) {
+    std::vector<float> r(n);
+    for (auto& x : r) x = normal(rng);
+    if (n > 3) r[n / 3] = -std::numeric_limits<float>::infinity();
+    if (n > 5) r[n - 2] = r[n / 2] = 30.0f;  // a tie for the maximum: the lower id wins
+    rows.push_back(r);
+  }
+  return rows;
+}
+
+double reference_log_sum_exp(const std::vector<float>& r) {
+  double m = -std::numeric_limits<double>::infinity(), s = 0.0;
+  for (float x : r) m = std::max(m, static_cast<double>(x));
+  for (float x : r) s += std::exp(static_cast<double>(x) - m);
+  return m + std::log(s);
+}
+}  // namespace
+
+TEST_CASE("the row kernels agree with a double-precision reference", "[probability][kernels]") {
+  for (const auto& r : kernel_rows()) {
+    CAPTURE(r.size());
+    const double ref = reference_log_sum_exp(r);
+    CHECK(wsd::log_sum_exp(r.data(), r.size()) == Approx(ref).epsilon(1e-6));
+    const auto best = static_cast<std::size_t>(std::max_element(r.begin(), r.end()) - r.begin());
+    CHECK(static_cast<std::size_t>(wsd::argmax(r.data(), r.size())) == best);
+    const auto m = wsd::kernels::portable::row_max(r.data(), r.size());
+    CHECK(wsd::kernels::portable::sum_exp(r.data(), r.size(), m.value) ==
+          Approx(std::exp(ref - static_cast<double>(m.value))).epsilon(1e-6));
+#if WSD_HAVE_AVX2_KERNELS
+    if (wsd::kernels::use_avx2()) {
+      const auto v = wsd::kernels::avx2::row_max(r.data(), r.size());
+      CHECK(v.value == m.value);
+      CHECK_FALSE(v.has_nan);
+      CHECK(wsd::kernels::avx2::sum_exp(r.data(), r.size(), v.value) ==
+            Approx(std::exp(ref - static_cast<double>(v.value))).epsilon(1e-6));
+      CHECK(wsd::kernels::avx2::first_index_of(r.data(), r.size(), v.value) == best);
+    }
+#endif
+  }
+}
+
+TEST_CASE("the row kernels see a NaN in any lane or in the tail", "[probability][kernels]") {
+  for (std::size_t n : {5u, 16u, 37u, 1024u}) {
+    for (std::size_t at : {std::size_t{0}, n / 2, n - 1}) {
+      std::vector<float> r(n, 1.0f);
+      r[at] = std::numeric_limits<float>::quiet_NaN();
+      CAPTURE(n, at);
+      CHECK_THROWS_WITH(wsd::log_sum_exp(r.data(), n), Catch::Contains("NaN"));
+      CHECK_THROWS_WITH(wsd::argmax(r.data(), n), Catch::Contains("NaN"));
+      CHECK(wsd::kernels::portable::row_max(r.data(), n).has_nan);
+#if WSD_HAVE_AVX2_KERNELS
+      if (wsd::kernels::use_avx2()) CHECK(wsd::kernels::avx2::row_max(r.data(), n).has_nan);
+#endif
+    }
+  }
+  const std::vector<float> all_masked(40, -std::numeric_limits<float>::infinity());
+  CHECK_THROWS_AS(wsd::argmax(all_masked.data(), all_masked.size()), wsd::ProviderError);
+  CHECK_THROWS_AS(wsd::log_sum_exp(all_masked.data(), all_masked.size()), wsd::ProviderError);
 }

@@ -1,6 +1,5 @@
 #pragma once
 // A provider's logits for the positions asked for, and stable probabilities over them.
-#include <Eigen/Core>
 #include <cmath>
 #include <cstddef>
 #include <limits>
@@ -8,6 +7,7 @@
 #include <xtensor/xadapt.hpp>
 
 #include "wsd/errors.hpp"
+#include "wsd/kernels.hpp"
 #include "wsd/types.hpp"
 
 namespace wsd {
@@ -27,16 +27,15 @@ struct LogitsBlock {
   }
 };
 
-// log(sum(exp(row))) computed stably (max shift) and vectorised by Eigen.
+// log(sum(exp(row))) computed stably (max shift) with the vectorised kernels.
 inline double log_sum_exp(const float* row, std::size_t vocab) {
-  Eigen::Map<const Eigen::ArrayXf> a(row, static_cast<Eigen::Index>(vocab));
-  const float m = a.maxCoeff();
-  if (!std::isfinite(m))
-    throw ProviderError("logits are not finite (max logit " + std::to_string(m) + ")");
-  const float s = (a - m).exp().sum();
-  if (!std::isfinite(s))
-    throw ProviderError("logits are not finite (a NaN or infinity in the row)");
-  return static_cast<double>(m) + std::log(static_cast<double>(s));
+  const kernels::RowMax m = kernels::row_max(row, vocab);
+  if (m.has_nan) throw ProviderError("logits contain NaN");
+  if (!std::isfinite(m.value))
+    throw ProviderError("logits are not finite (max logit " + std::to_string(m.value) + ")");
+  const double s = kernels::sum_exp(row, vocab, m.value);
+  if (!std::isfinite(s)) throw ProviderError("logits are not finite (a NaN or infinity in the row)");
+  return static_cast<double>(m.value) + std::log(s);
 }
 
 // P(token | context) from the row of logits that predicts it.
@@ -49,11 +48,11 @@ inline double token_probability(const float* row, std::size_t vocab, Token token
 
 // The highest logit's token; ties go to the lowest id so that greedy decoding is deterministic.
 inline Token argmax(const float* row, std::size_t vocab) {
-  Eigen::Map<const Eigen::ArrayXf> a(row, static_cast<Eigen::Index>(vocab));
-  Eigen::Index best = 0;
-  const float m = a.maxCoeff(&best);
-  if (std::isnan(m)) throw ProviderError("logits contain NaN");
-  return static_cast<Token>(best);
+  const kernels::RowMax m = kernels::row_max(row, vocab);
+  if (m.has_nan) throw ProviderError("logits contain NaN");
+  if (vocab == 0 || m.value == -std::numeric_limits<float>::infinity())
+    throw ProviderError("logits are all -infinity: no token can be chosen");
+  return static_cast<Token>(kernels::first_index_of(row, vocab, m.value));
 }
 
 }  // namespace wsd

@@ -11,6 +11,7 @@
 #include "wsd/sampling.hpp"
 #include "wsd/stop_strings.hpp"
 #include "wsd/text_bridge.hpp"
+#include "wsd/timed_provider.hpp"
 #include "wsd/timing.hpp"
 
 namespace wsd {
@@ -66,8 +67,8 @@ class StrongModel {
   // The strong tokens of prompt + draft; by text (different vocabularies) or by id (shared).
   BridgedDraft bridge(const StrongPrompt& p, std::string_view draft_text, std::span<const Token> weak_tokens,
                       bool draft_ended) const {
-    ScopedTimer timer(seconds_);
-    return shared_vocabulary_ ? bridge_tokens(p, weak_tokens) : bridge_text(*provider_, p, draft_text, draft_ended);
+    if (shared_vocabulary_) return bridge_tokens(p, weak_tokens);
+    return bridge_text(TimedProvider<Provider>(*provider_, seconds_), p, draft_text, draft_ended);  // only the tokenizer is model time
   }
 
   // Leaves the cache holding exactly `sequence` and returns P(sequence[i] | sequence[..i]) for

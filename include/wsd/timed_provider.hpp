@@ -1,0 +1,49 @@
+#pragma once
+// A provider seen through a stopwatch: every call adds its time to a counter, so that the time
+// spent in a model's own code (its tokenizer included) is told apart from the decoder's.
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "wsd/concepts.hpp"
+#include "wsd/timing.hpp"
+
+namespace wsd {
+
+template <LogitsProvider Provider>
+class TimedProvider {
+ public:
+  TimedProvider(Provider& provider, double& seconds) : provider_(&provider), seconds_(&seconds) {}
+
+  std::size_t vocab_size() const { return provider_->vocab_size(); }
+  SpecialTokens special_tokens() const { return provider_->special_tokens(); }
+  std::vector<Token> tokenize(std::string_view text) const {
+    ScopedTimer timer(*seconds_);
+    return provider_->tokenize(text);
+  }
+  std::string token_text(Token token) const {
+    ScopedTimer timer(*seconds_);
+    return std::string(provider_->token_text(token));
+  }
+  std::string detokenize(std::span<const Token> tokens) const {
+    ScopedTimer timer(*seconds_);
+    return provider_->detokenize(tokens);
+  }
+  LogitsBlock append(std::span<const Token> tokens, std::span<const std::size_t> rows) {
+    ScopedTimer timer(*seconds_);
+    return provider_->append(tokens, rows);
+  }
+  void rollback(std::size_t n) {
+    ScopedTimer timer(*seconds_);
+    provider_->rollback(n);
+  }
+  std::size_t length() const { return provider_->length(); }
+
+ private:
+  Provider* provider_;
+  double* seconds_;
+};
+
+}  // namespace wsd
