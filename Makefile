@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps llama models configure build test unit-test demo bench sanitize clean
+.PHONY: all deps llama models configure build test unit-test demo bench sanitize fuzz clean
 
 all: build
 
@@ -44,5 +44,13 @@ sanitize: deps
 	cmake --build build-asan -j$(JOBS)
 	cd build-asan && ctest --output-on-failure -LE models
 
+# libFuzzer (clang): each target for FUZZ_SECONDS from its seed corpus; findings fail the run.
+FUZZ_SECONDS ?= 60
+fuzz:
+	bash cmake/install-deps.sh --fuzz
+	CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWSD_BUILD_FUZZERS=ON -DWSD_WITH_LLAMA=OFF -DWSD_BUILD_EXAMPLES=OFF -DWSD_BUILD_BENCHMARKS=OFF
+	cmake --build build-fuzz -j$(JOBS) --target fuzz_config fuzz_prompts fuzz_switch fuzz_bridge
+	bash tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
+
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-fuzz

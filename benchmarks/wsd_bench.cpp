@@ -27,12 +27,13 @@ double seconds_since(wsd::Clock::time_point t) { return std::chrono::duration<do
 
 // One pass of a mode over all prompts.
 struct Pass {
-  double wall_s = 0, weak_s = 0, strong_s = 0, decoder_s = 0;
+  double wall_s = 0, weak_s = 0, strong_s = 0, strong_write_s = 0, decoder_s = 0;
   std::size_t weak_tokens = 0, strong_processed = 0, strong_generated = 0;
   std::vector<wsd::Result> results;
   void add(const wsd::Result& r) {
     weak_s += r.timing.weak_s;
     strong_s += r.timing.strong_s;
+    strong_write_s += r.timing.strong_write_s;
     decoder_s += r.timing.decoder_s;
     weak_tokens += r.weak_tokens;
     strong_processed += r.strong_processed;
@@ -194,7 +195,11 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads);
   app.add_flag("--reference-defaults", reference_defaults, "draft 512 / total 2048, as the reference");
   app.add_flag("--fast-kernels", fast, "llama.cpp's fastest kernels (not batch-invariant)");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {  // --help exits 0; any usage error exits kExitUsage
+    return app.exit(e) == 0 ? 0 : wsd::kExitUsage;
+  }
   try {
     if (reference_defaults) {
       cfg.draft_max_tokens = 512;
@@ -250,11 +255,12 @@ int main(int argc, char** argv) {
 
     json modes = json::object();
     for (auto& [name, list] : passes) {
-      std::vector<double> wall, weak_s, strong_s, dec_s;
+      std::vector<double> wall, weak_s, strong_s, write_s, dec_s;
       for (const auto& p : list) {
         wall.push_back(p.wall_s);
         weak_s.push_back(p.weak_s);
         strong_s.push_back(p.strong_s);
+        write_s.push_back(p.strong_write_s);
         dec_s.push_back(p.decoder_s);
       }
       const Pass& p = list.front();
@@ -265,6 +271,7 @@ int main(int argc, char** argv) {
                 {"wall_s", wall},
                 {"weak_s_median", median(weak_s)},
                 {"strong_s_median", median(strong_s)},
+                {"strong_write_s_median", median(write_s)},
                 {"decoder_s_median", median(dec_s)},
                 {"weak_tokens", p.weak_tokens},
                 {"strong_tokens_processed", p.strong_processed},
@@ -283,6 +290,21 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "per-token costs of the two models...\n");
     const json costs = per_token_costs(weak, strong, cfg.chunk, 64, repeats);
     const double online_wall = modes["online"]["wall_s_median"];
+    // Where the time is saved: online over offline on the prompts whose draft switched, and on
+    // those whose draft was kept whole (ended or hit its limit), per-prompt medians over the passes.
+    auto per_prompt = [&](const std::string& mode, std::size_t i) {
+      std::vector<double> t;
+      for (const auto& p : passes[mode]) t.push_back(p.results[i].timing.total_s);
+      return median(t);
+    };
+    double on_sw = 0, off_sw = 0, on_kept = 0, off_kept = 0;
+    for (std::size_t i = 0; i < prompts.size(); ++i) {
+      const bool sw = passes["offline"][0].results[i].reason == wsd::DraftEnd::switched;
+      (sw ? on_sw : on_kept) += per_prompt("online", i);
+      (sw ? off_sw : off_kept) += per_prompt("offline", i);
+    }
+    const json by_outcome = {{"switched", {{"online_s", on_sw}, {"offline_s", off_sw}, {"online_over_offline", off_sw > 0 ? on_sw / off_sw : 0.0}}},
+                             {"kept_whole", {{"online_s", on_kept}, {"offline_s", off_kept}, {"online_over_offline", off_kept > 0 ? on_kept / off_kept : 0.0}}}};
     const json report = {
         {"machine", {{"cores", std::thread::hardware_concurrency()}}},
         {"models", {{"weak", weak_path}, {"strong", strong_path}}},
@@ -294,19 +316,28 @@ int main(int argc, char** argv) {
         {"modes", modes},
         {"provider", overhead},
         {"per_token_costs", costs},
+        {"online_over_offline_by_outcome", by_outcome},
         {"ratios",
          {{"online_over_offline", online_wall / modes["offline"]["wall_s_median"].get<double>()},
           {"online_over_strong_only", online_wall / modes["strong-only"]["wall_s_median"].get<double>()},
           {"decoder_share", modes["online"]["decoder_s_median"].get<double>() / online_wall},
           {"provider_over_raw", overhead["provider_over_raw"]}}}};
-    std::ofstream(out + "/bench.json") << report.dump(2) << "\n";
+    {  // written whole or not at all: a killed run leaves no half file
+      const std::string tmp = out + "/bench.json.tmp";
+      std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+      f << report.dump(2) << "\n";
+      f.close();
+      if (!f) throw wsd::InputError(tmp + ": could not be written");
+      std::filesystem::rename(tmp, out + "/bench.json");
+    }
     write_plots(out, modes, passes["offline"][0].results);
 
-    std::printf("| mode | wall s (median of %d) | weak s | strong s | decoder s | weak tok | strong tok read | strong tok written | tok/s |\n", repeats);
+    std::printf("| mode | wall s (median of %d) | weak s | strong s (of it writing) | decoder s | weak tok | strong tok read | strong tok written | tok/s |\n", repeats);
     std::printf("|---|---|---|---|---|---|---|---|---|\n");
     for (auto& [name, m] : modes.items())
-      std::printf("| %s | %.2f | %.2f | %.2f | %.4f | %zu | %zu | %zu | %.1f |\n", name.c_str(), m["wall_s_median"].get<double>(),
-                  m["weak_s_median"].get<double>(), m["strong_s_median"].get<double>(), m["decoder_s_median"].get<double>(),
+      std::printf("| %s | %.2f | %.2f | %.2f (%.2f) | %.4f | %zu | %zu | %zu | %.1f |\n", name.c_str(), m["wall_s_median"].get<double>(),
+                  m["weak_s_median"].get<double>(), m["strong_s_median"].get<double>(),
+                  m["strong_write_s_median"].get<double>(), m["decoder_s_median"].get<double>(),
                   m["weak_tokens"].get<std::size_t>(), m["strong_tokens_processed"].get<std::size_t>(),
                   m["strong_tokens_generated"].get<std::size_t>(), m["tokens_per_s"].get<double>());
     for (const char* name : {"offline", "online"}) {
@@ -316,6 +347,9 @@ int main(int argc, char** argv) {
                   prompts.size());
     }
     std::printf("\n\nonline matches offline on %zu/%zu prompts\n", same, prompts.size());
+    std::printf("online / offline on the prompts that switched: %.3f (%.2f s / %.2f s); on those kept whole: %.3f (%.2f s / %.2f s)\n",
+                by_outcome["switched"]["online_over_offline"].get<double>(), on_sw, off_sw,
+                by_outcome["kept_whole"]["online_over_offline"].get<double>(), on_kept, off_kept);
     for (auto& [k, v] : report["ratios"].items()) std::printf("%s = %.3f\n", k.c_str(), v.get<double>());
     std::printf("per token: weak write %.2f ms, strong write %.2f ms, strong read (chunks of %zu, every row) %.2f ms; "
                 "a drafted token costs %.2f strong-written tokens\n",

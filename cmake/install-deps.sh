@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages wsd builds against; idempotent (does nothing when all are present).
+# --fuzz adds clang and its runtimes (libFuzzer, sanitizers) for `make fuzz`.
 set -euo pipefail
 packages=(cmake g++ make pkg-config libeigen3-dev libxtensor-dev xtl-dev catch2
           nlohmann-json3-dev libcli11-dev libbenchmark-dev gnuplot-nox python3-venv)
+[ "${1:-}" = "--fuzz" ] && packages+=(clang libclang-rt-14-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -82,21 +82,17 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "yes", "no"}));
   app.add_option("--threads", threads, "llama.cpp threads (0: all cores)");
   app.add_option("--context", context, "KV cache size of each model, in tokens")->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {  // --help exits 0; any usage error exits kExitUsage
+    return app.exit(e) == 0 ? 0 : wsd::kExitUsage;
+  }
 
   try {
     if (prompt.empty() && input.empty()) throw CLI::RequiredError("--prompt or --input");
     if (resume && output.empty()) throw CLI::ValidationError("--resume", "needs --output");
     if (!config_path.empty()) {
-      std::ifstream in(config_path);
-      if (!in) throw wsd::ConfigError(config_path + ": cannot open the configuration file");
-      nlohmann::json j;
-      try {
-        j = nlohmann::json::parse(in);
-      } catch (const nlohmann::json::parse_error& e) {
-        throw wsd::ConfigError(config_path + ": not valid JSON (" + e.what() + ")");
-      }
-      const wsd::Config from_file = wsd::config_from_json(j, config_path);
+      const wsd::Config from_file = wsd::read_config(config_path);
       // Values given on the command line win over the file's.
       const wsd::Config cli = cfg;
       cfg = from_file;
@@ -172,7 +168,7 @@ int main(int argc, char** argv) {
     });
     return 0;
   } catch (const CLI::Error& e) {
-    return app.exit(e);
+    return app.exit(e) == 0 ? 0 : wsd::kExitUsage;
   } catch (const wsd::Error& e) {
     std::cerr << "wsd-generate: " << e.what() << "\n";
     return e.exit_code();

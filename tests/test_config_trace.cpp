@@ -101,7 +101,10 @@ TEST_CASE("the prompts reader names the file and line of a bad record", "[io]") 
   CHECK_THROWS_WITH(wsd::read_conversations(path), path + ": the prompts file holds no conversations");
   write("{\"id\": \"a\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}\n{\"id\": \"a\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}\n");
   CHECK_THROWS_WITH(wsd::read_conversations(path), path + ":2: id 'a' appears twice");
-  CHECK_THROWS_WITH(wsd::read_conversations("no/such/file.jsonl"), "no/such/file.jsonl: cannot open the prompts file");
+  CHECK_THROWS_WITH(wsd::read_conversations("no/such/file.jsonl"), "no/such/file.jsonl: the prompts file does not exist");
+  CHECK_THROWS_WITH(wsd::read_conversations("."), ".: is a directory, not a prompts file");
+  write("{\"id\": \"a\", \"messages\": [{\"role\": \"user\", \"content\": \"caf\xc3\"}]}\n");
+  CHECK_THROWS_WITH(wsd::read_conversations(path), Catch::StartsWith(path + ":1: not valid UTF-8"));
   write("{\"id\": \"a\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}\n");
   CHECK(wsd::read_conversations(path).size() == 1);
   std::remove(path.c_str());
@@ -124,4 +127,38 @@ TEST_CASE("resuming ignores a record torn by a kill and the writer drops it", "[
   }
   CHECK(lines == 3);
   std::remove(path.c_str());
+}
+
+TEST_CASE("each kind of error has its own exit code and keeps its type when named", "[errors]") {
+  CHECK(wsd::ConfigError("x").exit_code() == wsd::kExitUsage);
+  CHECK(wsd::InputError("x").exit_code() == wsd::kExitInput);
+  CHECK(wsd::ContextOverflowError("x").exit_code() == wsd::kExitInput);
+  CHECK(wsd::ModelError("x").exit_code() == wsd::kExitModel);
+  CHECK(wsd::ProviderError("x").exit_code() == wsd::kExitProvider);
+  try {
+    std::rethrow_exception(wsd::ContextOverflowError("too long").with_prefix("conversation 'a': "));
+  } catch (const wsd::ContextOverflowError& e) {
+    CHECK(std::string(e.what()) == "conversation 'a': too long");
+  }
+}
+
+TEST_CASE("configuration text and files: bad JSON, a missing file and bad values name the source", "[config]") {
+  CHECK(wsd::config_from_text("{\"threshold\": 0.9}", "inline").threshold == 0.9);
+  CHECK_THROWS_WITH(wsd::config_from_text("{\"threshold\": 0.9,", "cfg.json"), Catch::StartsWith("cfg.json: not valid JSON"));
+  CHECK_THROWS_WITH(wsd::config_from_text("[1, 2]", "cfg.json"), Catch::StartsWith("cfg.json: expected a JSON object"));
+  CHECK_THROWS_AS(wsd::read_config("no/such/config.json"), wsd::ConfigError);
+  CHECK_THROWS_WITH(wsd::read_config("no/such/config.json"), "no/such/config.json: cannot open the configuration file");
+  const std::string path = "wsd_test_config.json";
+  std::ofstream(path) << "{\"window\": 0}";
+  CHECK_THROWS_WITH(wsd::read_config(path), Catch::Contains(path) && Catch::Contains("window = 0"));
+  std::remove(path.c_str());
+}
+
+TEST_CASE("the window-mean rule refuses values that are not probabilities", "[switch]") {
+  wsd::WindowMeanSwitch rule(0.8, 2);
+  CHECK_THROWS_AS(rule.observe(std::nan("")), wsd::ProviderError);
+  CHECK_THROWS_WITH(rule.observe(1.5), Catch::Contains("p = 1.5"));
+  CHECK_THROWS_AS(rule.observe(-0.1), wsd::ProviderError);
+  CHECK_NOTHROW(rule.observe(0.0));
+  CHECK_NOTHROW(rule.observe(1.0));
 }

@@ -157,6 +157,34 @@ TEST_CASE("a provider returning NaN logits is detected", "[decoder]") {
   wsd::Config cfg;
   auto d = wsd::make_decoder(weak, strong, wsd::WindowMeanSwitch(), cfg);
   CHECK_THROWS_AS(d.decode_online(kHello), wsd::ProviderError);
+  CHECK_THROWS_WITH(d.decode_offline(kHello), Catch::Contains("conversation 'h': ") && Catch::Contains("NaN"));
+}
+
+TEST_CASE("a provider returning infinite logits is detected", "[decoder]") {
+  struct Infinite : ScriptProvider {
+    using ScriptProvider::ScriptProvider;
+    wsd::LogitsBlock append(std::span<const wsd::Token> tokens, std::span<const std::size_t> rows) {
+      wsd::LogitsBlock b = ScriptProvider::append(tokens, rows);
+      if (b.rows > 0) const_cast<float*>(b.data)[5] = std::numeric_limits<float>::infinity();
+      return b;
+    }
+  };
+  Infinite weak("ab");
+  ScriptProvider strong("xy");
+  wsd::Config cfg;
+  cfg.shared_vocabulary = true;
+  auto d = wsd::make_decoder(weak, strong, wsd::NeverSwitch{}, cfg);
+  CHECK_THROWS_AS(d.decode_online(kHello), wsd::ProviderError);
+  CHECK_THROWS_WITH(d.decode_online(kHello), Catch::Contains("conversation 'h': ") && Catch::Contains("not finite"));
+}
+
+TEST_CASE("a tokenizer returning ids outside its vocabulary is detected and named", "[decoder]") {
+  ScriptProvider weak("ab"), strong("xy");  // its ids are char codes: bytes over 127 become negative
+  auto d = wsd::make_decoder(weak, strong, wsd::NeverSwitch{}, wsd::Config{});
+  const wsd::Conversation accents{"accents", {{"user", "caf\xc3\xa9"}}};
+  CHECK_THROWS_AS(d.decode_online(accents), wsd::ProviderError);
+  CHECK_THROWS_WITH(d.decode_offline(accents),
+                    Catch::Contains("conversation 'accents': ") && Catch::Contains("token id -61, outside its vocabulary of 128"));
 }
 
 TEST_CASE("decoding an invalid conversation fails with an input error before any model runs", "[decoder]") {

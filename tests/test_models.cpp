@@ -116,3 +116,36 @@ TEST_CASE("rolling Gemma 3's sliding-window cache back past the window gives the
   REQUIRE(strong.length() == 700);
   CHECK(std::equal(expected.begin(), expected.end(), again.row(0)));
 }
+
+TEST_CASE("a real model file cut short is a ModelError naming the file", "[models][errors]") {
+  const std::string source = weak_path();
+  const auto size = std::filesystem::file_size(source);
+  const auto dir = std::filesystem::temp_directory_path() / "wsd-truncated";
+  std::filesystem::create_directories(dir);
+  for (std::uintmax_t keep : {std::uintmax_t{1} << 20, size / 2, size - 4096}) {
+    const auto path = (dir / ("cut-" + std::to_string(keep) + ".gguf")).string();
+    std::filesystem::copy_file(source, path, std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::resize_file(path, keep);
+    CAPTURE(keep);
+    CHECK_THROWS_AS(wsd::LlamaProvider(path), wsd::ModelError);
+    CHECK_THROWS_WITH(wsd::LlamaProvider(path), Catch::Contains(path));
+    std::filesystem::remove(path);
+  }
+}
+
+TEST_CASE("a conversation longer than the context window is an input error naming it", "[models][errors]") {
+  wsd::LlamaProvider weak(weak_path(), {.context = 256}), strong(strong_path(), {.context = 256});
+  std::string long_text;
+  for (int i = 0; i < 80; ++i) long_text += "Tell me about the number " + std::to_string(i) + ". ";
+  const wsd::Conversation c{"too-long", {{"user", long_text}}};
+  auto decoder = wsd::make_decoder(weak, strong, wsd::WindowMeanSwitch(), wsd::Config{});
+  CHECK_THROWS_AS(decoder.decode_online(c), wsd::ContextOverflowError);
+  CHECK_THROWS_WITH(decoder.decode_offline(c), Catch::Contains("conversation 'too-long': ") &&
+                                                   Catch::Contains("do not fit its context window of 256 tokens"));
+  // The providers stay usable: a short conversation decodes afterwards.
+  wsd::Config small;
+  small.draft_max_tokens = 8;
+  small.max_tokens = 16;
+  auto ok = wsd::make_decoder(weak, strong, wsd::WindowMeanSwitch(), small);
+  CHECK_FALSE(ok.decode_online({"short", {{"user", "Say hello."}}}).text.empty());
+}

@@ -5,6 +5,9 @@
 #include <iomanip>
 #include <sstream>
 #include <cstdint>
+#include <fstream>
+#include <iterator>
+#include <string_view>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -161,6 +164,25 @@ inline nlohmann::json to_json(const Config& c) {
           {"strong_stop_strings", c.strong_stop_strings},
           {"shared_vocabulary", c.shared_vocabulary},
           {"mode", to_string(c.mode)}};
+}
+
+// A configuration from JSON text; `where` names its source in the errors.
+inline Config config_from_text(std::string_view text, const std::string& where = "configuration") {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text.begin(), text.end());
+  } catch (const nlohmann::json::parse_error& e) {
+    throw ConfigError(where + ": not valid JSON (" + e.what() + ")");
+  }
+  return config_from_json(j, where);
+}
+
+// A configuration file (a JSON object).
+inline Config read_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path + ": cannot open the configuration file");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return config_from_text(text, path);
 }
 
 }  // namespace wsd

@@ -37,6 +37,31 @@ class WeakToStrongDecoder {
   // Drafts a chunk, scores its final strong tokens in one call, applies the rule as they arrive,
   // stops drafting at the first switch and continues from the strong model's cache.
   Result decode_online(const Conversation& c, const Stream& stream = {}) {
+    return naming(c, [&] { return online(c, stream); });
+  }
+
+  // The reference's three passes: the whole draft, its scores, then the strong model re-reads
+  // prompt + accepted draft and writes the rest.
+  Result decode_offline(const Conversation& c) {
+    return naming(c, [&] { return offline(c); });
+  }
+
+  Weak& weak() { return weak_; }
+  Strong& strong() { return strong_; }
+  const Config& config() const { return config_; }
+
+ private:
+  // Errors name the conversation they happened in.
+  template <class F>
+  static Result naming(const Conversation& c, F&& f) {
+    try {
+      return f();
+    } catch (const Error& e) {
+      std::rethrow_exception(e.with_prefix("conversation '" + c.id + "': "));
+    }
+  }
+
+  Result online(const Conversation& c, const Stream& stream) {
     Run run(*this, c, Mode::online);
     const std::size_t P = run.prompt.tokens.size();
     std::vector<Token> judged;  // drafted strong tokens fed to the rule, in order
@@ -79,9 +104,8 @@ class WeakToStrongDecoder {
     return run.finish(stream);
   }
 
-  // The reference's three passes: draft everything, score it in one pass, re-read prompt and
-  // accepted draft from scratch and continue.
-  Result decode_offline(const Conversation& c) {
+  // Draft everything, score it in one pass, re-read prompt and accepted draft from scratch, continue.
+  Result offline(const Conversation& c) {
     Run run(*this, c, Mode::offline);
     const std::size_t P = run.prompt.tokens.size();
     if (rule_.skips_draft()) {
@@ -110,15 +134,11 @@ class WeakToStrongDecoder {
     return run.finish({});
   }
 
-  Weak& weak() { return weak_; }
-  Strong& strong() { return strong_; }
-  const Config& config() const { return config_; }
-
- private:
   // The bookkeeping of one response: trace, counters and timers.
   struct Run {
     Run(WeakToStrongDecoder& d, const Conversation& c, Mode mode)
-        : decoder(d), start(Clock::now()), strong_seconds(d.strong_.seconds()), strong_processed(d.strong_.scored()) {
+        : decoder(d), start(Clock::now()), strong_seconds(d.strong_.seconds()),
+          strong_write_seconds(d.strong_.write_seconds()), strong_processed(d.strong_.scored()) {
       validate_conversation(c);
       result.id = c.id;
       result.mode = mode;
@@ -177,6 +197,7 @@ class WeakToStrongDecoder {
       result.strong_processed = decoder.strong_.scored() - strong_processed;
       result.strong_generated = result.continuation_tokens.size();
       result.timing.strong_s = decoder.strong_.seconds() - strong_seconds;
+      result.timing.strong_write_s = decoder.strong_.write_seconds() - strong_write_seconds;
       result.timing.total_s = std::chrono::duration<double>(Clock::now() - start).count();
       result.timing.decoder_s = std::max(0.0, result.timing.total_s - result.timing.weak_s - result.timing.strong_s);
       return std::move(result);
@@ -185,6 +206,7 @@ class WeakToStrongDecoder {
     WeakToStrongDecoder& decoder;
     Clock::time_point start;
     double strong_seconds;
+    double strong_write_seconds;
     std::size_t strong_processed;
     StrongPrompt prompt;
     std::vector<Token> accepted_tokens;

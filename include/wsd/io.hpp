@@ -1,6 +1,8 @@
 #pragma once
 // Reading conversations from JSONL and writing result records one whole line at a time.
 #include <cstdio>
+#include <filesystem>
+#include <istream>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -42,15 +44,13 @@ inline Conversation conversation_from_json(const nlohmann::json& j, const std::s
   return c;
 }
 
-// All conversations of a JSONL file (blank lines skipped); errors name the file and line.
-inline std::vector<Conversation> read_conversations(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path + ": cannot open the prompts file");
+// All conversations of a JSONL stream (blank lines skipped); errors name `name` and the line.
+inline std::vector<Conversation> read_conversations(std::istream& in, const std::string& name) {
   std::vector<Conversation> out;
   std::set<std::string> ids;
   std::string line;
   for (std::size_t number = 1; std::getline(in, line); ++number) {
-    const std::string where = path + ":" + std::to_string(number);
+    const std::string where = name + ":" + std::to_string(number);
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     if (auto bad = invalid_utf8_offset(line); bad != std::string::npos)
       throw InputError(where + ": not valid UTF-8 (byte " + std::to_string(bad) + ")");
@@ -63,8 +63,18 @@ inline std::vector<Conversation> read_conversations(const std::string& path) {
     out.push_back(conversation_from_json(j, where));
     if (!ids.insert(out.back().id).second) throw InputError(where + ": id '" + out.back().id + "' appears twice");
   }
-  if (out.empty()) throw InputError(path + ": the prompts file holds no conversations");
+  if (out.empty()) throw InputError(name + ": the prompts file holds no conversations");
   return out;
+}
+
+// All conversations of a JSONL file.
+inline std::vector<Conversation> read_conversations(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw InputError(path + ": the prompts file does not exist");
+  if (std::filesystem::is_directory(path, ec)) throw InputError(path + ": is a directory, not a prompts file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": cannot open the prompts file for reading");
+  return read_conversations(in, path);
 }
 
 // The ids already in a results file, for resuming; a torn last line (a killed run) is ignored,

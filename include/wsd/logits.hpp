@@ -52,6 +52,7 @@ inline Token argmax(const float* row, std::size_t vocab) {
   if (m.has_nan) throw ProviderError("logits contain NaN");
   if (vocab == 0 || m.value == -std::numeric_limits<float>::infinity())
     throw ProviderError("logits are all -infinity: no token can be chosen");
+  if (m.value == std::numeric_limits<float>::infinity()) throw ProviderError("logits are not finite (a +infinity in the row)");
   return static_cast<Token>(kernels::first_index_of(row, vocab, m.value));
 }
 

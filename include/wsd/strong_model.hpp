@@ -45,7 +45,8 @@ concept StrongModelPolicy = requires(S& s, const S& cs, const Conversation& c, c
   { cs.detokenize(tokens) } -> std::same_as<std::string>;
   { cs.cut_at_stop(text) } -> std::convertible_to<std::string_view>;
   { cs.scored() } -> std::convertible_to<std::size_t>;
-  { cs.seconds() } -> std::convertible_to<double>;
+  { cs.seconds() } -> std::convertible_to<double>;        // time inside the provider
+  { cs.write_seconds() } -> std::convertible_to<double>;  // the part of it spent writing
 };
 
 template <LogitsProvider Provider, PromptTemplate Template>
@@ -124,6 +125,12 @@ class StrongModel {
   // Writes at most max_tokens after the cached sequence, until an end token or a stop string in
   // the text written here; `before` is the accepted text, so streamed text can be cut correctly.
   Continuation continue_writing(std::size_t max_tokens, std::string_view before = {}, const TextSink& sink = {}) {
+    struct WriteClock {  // the model time of this call is writing time
+      const double& total;
+      double& writing;
+      const double start;
+      ~WriteClock() { writing += total - start; }
+    } write_clock{seconds_, write_seconds_, seconds_};
     Continuation out;
     if (max_tokens == 0) return out;
     if (!next_row_) {  // the logits after the last cached token were not kept: recompute them
@@ -164,9 +171,11 @@ class StrongModel {
   std::size_t scored() const { return appended_; }
   // Time inside the provider (the model and its tokenizer); sampling and probabilities are the decoder's.
   double seconds() const { return seconds_; }
+  double write_seconds() const { return write_seconds_; }  // the part of seconds() spent in continue_writing
   void clear_counters() {
     appended_ = 0;
     seconds_ = 0.0;
+    write_seconds_ = 0.0;
   }
   std::span<const Token> cached() const { return cached_; }
 
@@ -230,6 +239,7 @@ class StrongModel {
   std::vector<float> kept_row_;
   std::size_t appended_ = 0;
   mutable double seconds_ = 0.0;
+  double write_seconds_ = 0.0;
 };
 
 }  // namespace wsd

@@ -3,10 +3,12 @@
 #include <cmath>
 #include <cstddef>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "wsd/concepts.hpp"
+#include "wsd/errors.hpp"
 
 namespace wsd {
 
@@ -22,6 +24,8 @@ class WindowMeanSwitch {
     last_mean_ = 0.0;
   }
   bool observe(double p) {
+    if (!(p >= 0.0 && p <= 1.0))
+      throw ProviderError("window-mean switch: p = " + std::to_string(p) + " is not a probability in [0, 1]");
     recent_.push_back(p);
     if (recent_.size() > window_) recent_.erase(recent_.begin());
     if (recent_.size() < window_) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "wsd/concepts.hpp"
+#include "wsd/errors.hpp"
 #include "wsd/text_util.hpp"
 
 namespace wsd {
@@ -31,6 +32,10 @@ struct BridgedDraft {
 template <LogitsProvider Provider>
 std::vector<Token> tokenize_with_bos(const Provider& provider, std::string_view text) {
   std::vector<Token> tokens = provider.tokenize(text);
+  for (Token t : tokens)
+    if (t < 0 || static_cast<std::size_t>(t) >= provider.vocab_size())
+      throw ProviderError("the tokenizer returned token id " + std::to_string(t) + ", outside its vocabulary of " +
+                          std::to_string(provider.vocab_size()) + " tokens");
   const auto bos = provider.special_tokens().bos;
   if (bos && (tokens.empty() || tokens.front() != *bos)) tokens.insert(tokens.begin(), *bos);
   return tokens;

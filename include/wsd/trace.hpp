@@ -16,6 +16,7 @@ struct Timing {
   double strong_s = 0.0;
   double decoder_s = 0.0;
   double total_s = 0.0;
+  double strong_write_s = 0.0;  // the part of strong_s spent writing the continuation; the rest is reading
   bool operator==(const Timing&) const = default;
 };
 
@@ -71,7 +72,7 @@ inline nlohmann::json to_json(const Result& r) {
           {"tokens", {{"weak", r.weak_tokens}, {"strong_processed", r.strong_processed}, {"strong_generated", r.strong_generated}}},
           {"timing",
            {{"weak_s", r.timing.weak_s}, {"strong_s", r.timing.strong_s}, {"decoder_s", r.timing.decoder_s},
-            {"total_s", r.timing.total_s}}},
+            {"total_s", r.timing.total_s}, {"strong_write_s", r.timing.strong_write_s}}},
           {"config", r.config}};
 }
 
@@ -106,7 +107,8 @@ inline Result result_from_json(const nlohmann::json& j) {
     r.strong_generated = at(t, "tokens.strong_generated", "strong_generated").get<std::size_t>();
     const auto& tm = at(j, "timing", "timing");
     r.timing = {at(tm, "timing.weak_s", "weak_s").get<double>(), at(tm, "timing.strong_s", "strong_s").get<double>(),
-                at(tm, "timing.decoder_s", "decoder_s").get<double>(), at(tm, "timing.total_s", "total_s").get<double>()};
+                at(tm, "timing.decoder_s", "decoder_s").get<double>(), at(tm, "timing.total_s", "total_s").get<double>(),
+                tm.value("strong_write_s", 0.0)};
     r.config = at(j, "config", "config");
     return r;
   } catch (const nlohmann::json::exception& e) {

@@ -153,8 +153,9 @@ class LlamaProvider {
   // the logits of the rows asked for (indices into tokens, ascending).
   LogitsBlock append(std::span<const Token> tokens, std::span<const std::size_t> rows) {
     if (tokens_.size() + tokens.size() > context_size())
-      throw ModelError(path_ + ": " + std::to_string(tokens_.size() + tokens.size()) +
-                       " tokens do not fit its context of " + std::to_string(context_size()) + " tokens");
+      throw ContextOverflowError(path_ + ": " + std::to_string(tokens_.size() + tokens.size()) +
+                                 " tokens do not fit its context window of " + std::to_string(context_size()) +
+                                 " tokens (shorten the conversation, lower the token limits or raise the context)");
     logits_.clear();
     std::size_t next_row = 0;
     const std::size_t batch = static_cast<std::size_t>(options_.batch);
