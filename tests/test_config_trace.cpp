@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <sstream>
 
 using nlohmann::json;
 
@@ -161,4 +162,11 @@ TEST_CASE("the window-mean rule refuses values that are not probabilities", "[sw
   CHECK_THROWS_AS(rule.observe(-0.1), wsd::ProviderError);
   CHECK_NOTHROW(rule.observe(0.0));
   CHECK_NOTHROW(rule.observe(1.0));
+}
+
+TEST_CASE("a number too large for a double is bad input, not a crash (found by fuzzing)", "[config][io]") {
+  CHECK_THROWS_WITH(wsd::config_from_text("{\"threshold\": 1e999}", "cfg.json"),
+                    Catch::StartsWith("cfg.json: not valid JSON") && Catch::Contains("number overflow"));
+  std::istringstream in("{\"id\": 1e999, \"messages\": []}\n");
+  CHECK_THROWS_WITH(wsd::read_conversations(in, "p.jsonl"), Catch::StartsWith("p.jsonl:1: not valid JSON"));
 }

@@ -171,7 +171,7 @@ inline Config config_from_text(std::string_view text, const std::string& where =
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text.begin(), text.end());
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number too large
     throw ConfigError(where + ": not valid JSON (" + e.what() + ")");
   }
   return config_from_json(j, where);

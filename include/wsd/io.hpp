@@ -57,7 +57,7 @@ inline std::vector<Conversation> read_conversations(std::istream& in, const std:
     nlohmann::json j;
     try {
       j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number too large
       throw InputError(where + ": not valid JSON (" + std::string(e.what()) + ")");
     }
     out.push_back(conversation_from_json(j, where));
