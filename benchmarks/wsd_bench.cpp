@@ -21,7 +21,14 @@ double median(std::vector<double> v) {
   return n == 0 ? 0.0 : n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-double benchmark_sink = 0.0;  // keeps the probability work of the cost probe from being optimised away
+double benchmark_sink = 0.0;
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  return "unknown";
+}  // keeps the probability work of the cost probe from being optimised away
 
 double seconds_since(wsd::Clock::time_point t) { return std::chrono::duration<double>(wsd::Clock::now() - t).count(); }
 
@@ -306,8 +313,10 @@ int main(int argc, char** argv) {
     const json by_outcome = {{"switched", {{"online_s", on_sw}, {"offline_s", off_sw}, {"online_over_offline", off_sw > 0 ? on_sw / off_sw : 0.0}}},
                              {"kept_whole", {{"online_s", on_kept}, {"offline_s", off_kept}, {"online_over_offline", off_kept > 0 ? on_kept / off_kept : 0.0}}}};
     const json report = {
-        {"machine", {{"cores", std::thread::hardware_concurrency()}}},
-        {"models", {{"weak", weak_path}, {"strong", strong_path}}},
+        {"machine", {{"cores", std::thread::hardware_concurrency()}, {"cpu", cpu_model()},
+                     {"row_kernels", wsd::kernels::use_avx2() ? "avx2+fma" : "portable"}}},
+        {"models", {{"weak", {{"path", weak_path}, {"name", weak.metadata("general.name")}, {"vocab", weak.vocab_size()}}},
+                    {"strong", {{"path", strong_path}, {"name", strong.metadata("general.name")}, {"vocab", strong.vocab_size()}}}}},
         {"config", wsd::to_json(cfg)},
         {"prompts", prompts.size()},
         {"repeats", repeats},
