@@ -356,9 +356,12 @@ int main(int argc, char** argv) {
                   prompts.size());
     }
     std::printf("\n\nonline matches offline on %zu/%zu prompts\n", same, prompts.size());
-    std::printf("online / offline on the prompts that switched: %.3f (%.2f s / %.2f s); on those kept whole: %.3f (%.2f s / %.2f s)\n",
-                by_outcome["switched"]["online_over_offline"].get<double>(), on_sw, off_sw,
-                by_outcome["kept_whole"]["online_over_offline"].get<double>(), on_kept, off_kept);
+    for (const char* outcome : {"switched", "kept_whole"})
+      if (by_outcome[outcome]["offline_s"].get<double>() > 0)
+        std::printf("online / offline on the prompts whose draft %s: %.3f (%.2f s / %.2f s)\n",
+                    std::string(outcome) == "switched" ? "switched" : "was kept whole",
+                    by_outcome[outcome]["online_over_offline"].get<double>(), by_outcome[outcome]["online_s"].get<double>(),
+                    by_outcome[outcome]["offline_s"].get<double>());
     for (auto& [k, v] : report["ratios"].items()) std::printf("%s = %.3f\n", k.c_str(), v.get<double>());
     std::printf("per token: weak write %.2f ms, strong write %.2f ms, strong read (chunks of %zu, every row) %.2f ms; "
                 "a drafted token costs %.2f strong-written tokens\n",
