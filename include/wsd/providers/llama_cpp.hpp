@@ -36,14 +36,45 @@ struct LlamaOptions {
 inline constexpr int kInvariantUbatch = 4;
 
 namespace detail {
+// In quiet mode llama.cpp's error lines are kept here (the last few) instead of printed, and the
+// provider's errors quote them, so a tool reports a failure in one line.
+struct LlamaErrors {
+  std::mutex mutex;
+  std::string text;
+  static LlamaErrors& get() {
+    static LlamaErrors e;
+    return e;
+  }
+  void add(const char* line) {
+    std::lock_guard lock(mutex);
+    text += line;
+    if (text.size() > 4096) text.erase(0, text.size() - 4096);
+  }
+  // What was logged since the last take, as one line.
+  std::string take() {
+    std::lock_guard lock(mutex);
+    std::string out;
+    for (char c : text) out += (c == '\n' || c == '\r') ? ' ' : c;
+    text.clear();
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    return out;
+  }
+};
+
 inline void llama_backend_once(bool quiet) {
   static std::once_flag once;
   std::call_once(once, [quiet] {
     if (quiet) llama_log_set([](ggml_log_level level, const char* text, void*) {
-      if (level == GGML_LOG_LEVEL_ERROR) std::fputs(text, stderr);
+      if (level == GGML_LOG_LEVEL_ERROR) LlamaErrors::get().add(text);
     }, nullptr);
     llama_backend_init();
   });
+}
+
+// " (llama.cpp: ...)" with the errors it logged, or nothing.
+inline std::string llama_said() {
+  const std::string e = LlamaErrors::get().take();
+  return e.empty() ? std::string() : " (llama.cpp: " + e + ")";
 }
 
 // Throws ModelError when the file is missing, unreadable or not GGUF, before llama.cpp sees it.
@@ -80,8 +111,11 @@ class LlamaProvider {
     detail::check_gguf_file(path);
     llama_model_params mp = llama_model_default_params();
     mp.use_extra_bufts = !options.batch_invariant;
+    detail::LlamaErrors::get().take();
     model_.reset(llama_model_load_from_file(path.c_str(), mp));
-    if (!model_) throw ModelError("model file " + path + " could not be loaded by llama.cpp (truncated or unsupported GGUF)");
+    if (!model_)
+      throw ModelError("model file " + path + " could not be loaded by llama.cpp: truncated or unsupported GGUF" +
+                       detail::llama_said());
     vocab_ = llama_model_get_vocab(model_.get());
     llama_context_params cp = llama_context_default_params();
     cp.n_ctx = static_cast<uint32_t>(options.context);
@@ -98,7 +132,9 @@ class LlamaProvider {
       cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_ENABLED;
     }
     ctx_.reset(llama_init_from_model(model_.get(), cp));
-    if (!ctx_) throw ModelError("llama.cpp could not create a context of " + std::to_string(options.context) + " tokens for " + path);
+    if (!ctx_)
+      throw ModelError("llama.cpp could not create a context of " + std::to_string(options.context) + " tokens for " +
+                       path + detail::llama_said());
     n_vocab_ = static_cast<std::size_t>(llama_vocab_n_tokens(vocab_));
     // As the reference: a model whose tokenizer has a BOS token gets it first (unless already there).
     if (const Token bos = llama_vocab_bos(vocab_); bos != LLAMA_TOKEN_NULL) special_.bos = bos;
@@ -176,7 +212,7 @@ class LlamaProvider {
         if (wanted) ++next_row, ++outputs;
       }
       if (const int rc = llama_decode(ctx_.get(), batch_); rc != 0)
-        throw ModelError(path_ + ": llama_decode failed with code " + std::to_string(rc));
+        throw ModelError(path_ + ": llama_decode failed with code " + std::to_string(rc) + detail::llama_said());
       if (outputs > 0) {
         const float* data = llama_get_logits(ctx_.get());
         if (end == tokens.size() && first_row == 0) {  // all wanted rows came from this one call: no copy
