@@ -274,6 +274,11 @@ int main(int argc, char** argv) {
       std::vector<double> idx;
       for (const auto& r : p.results) idx.push_back(static_cast<double>(r.accept_index));
       const double produced = static_cast<double>(name == "weak-only" ? p.weak_tokens : p.strong_generated);
+      // The answer's length in strong tokens: the kept draft plus the continuation (weak-only: weak tokens).
+      std::size_t answer = 0;
+      for (const auto& r : p.results)
+        answer += name == "weak-only" ? r.weak_tokens
+                                      : static_cast<std::size_t>(std::max(0L, r.accept_index + 1)) + r.strong_generated;
       json m = {{"wall_s_median", median(wall)},
                 {"wall_s", wall},
                 {"weak_s_median", median(weak_s)},
@@ -283,7 +288,9 @@ int main(int argc, char** argv) {
                 {"weak_tokens", p.weak_tokens},
                 {"strong_tokens_processed", p.strong_processed},
                 {"strong_tokens_generated", p.strong_generated},
-                {"tokens_per_s", produced / median(wall)}};
+                {"tokens_per_s", produced / median(wall)},
+                {"answer_tokens", answer},
+                {"ms_per_answer_token", answer > 0 ? 1000.0 * median(wall) / static_cast<double>(answer) : 0.0}};
       if (name == "online" || name == "offline")
         m["switch_index"] = {{"median", median(idx)},
                              {"min", *std::min_element(idx.begin(), idx.end())},
@@ -363,6 +370,11 @@ int main(int argc, char** argv) {
                     by_outcome[outcome]["online_over_offline"].get<double>(), by_outcome[outcome]["online_s"].get<double>(),
                     by_outcome[outcome]["offline_s"].get<double>());
     for (auto& [k, v] : report["ratios"].items()) std::printf("%s = %.3f\n", k.c_str(), v.get<double>());
+    std::printf("per answer token (answers differ in length): online %.2f ms, offline %.2f ms, strong-only %.2f ms; "
+                "online / strong-only %.3f\n",
+                modes["online"]["ms_per_answer_token"].get<double>(), modes["offline"]["ms_per_answer_token"].get<double>(),
+                modes["strong-only"]["ms_per_answer_token"].get<double>(),
+                modes["online"]["ms_per_answer_token"].get<double>() / modes["strong-only"]["ms_per_answer_token"].get<double>());
     std::printf("per token: weak write %.2f ms, strong write %.2f ms, strong read (chunks of %zu, every row) %.2f ms; "
                 "a drafted token costs %.2f strong-written tokens\n",
                 costs["weak_write_ms"].get<double>(), costs["strong_write_ms"].get<double>(), cfg.chunk,
