@@ -49,9 +49,27 @@ struct Pass {
   }
 };
 
+// Tokens per second of greedy one-token decoding after `prompt`, through the provider and wsd's sampler.
+double provider_tok_s(wsd::LlamaProvider& p, const std::vector<wsd::Token>& prompt, std::size_t n_tokens) {
+  p.rollback(0);
+  const std::size_t last = prompt.size() - 1, row = 0;
+  wsd::LogitsBlock block = p.append(prompt, std::span<const std::size_t>(&last, 1));
+  wsd::Sampler greedy;
+  const auto t0 = wsd::Clock::now();
+  for (std::size_t i = 0; i < n_tokens; ++i) {
+    const wsd::Token t = greedy.sample(block.row(block.rows - 1), block.vocab);
+    block = p.append(std::span<const wsd::Token>(&t, 1), std::span<const std::size_t>(&row, 1));
+  }
+  const double tok_s = static_cast<double>(n_tokens) / seconds_since(t0);
+  p.rollback(0);
+  return tok_s;
+}
+
+const char* const kProbePrompt = "\n\n[User]\nTell me about the sea.\n\n[Assistant]\n";
+
 // Tokens per second of greedy one-token decoding: llama_decode directly vs through the provider.
 json provider_overhead(wsd::LlamaProvider& p, std::size_t n_tokens, int repeats) {
-  const auto prompt = wsd::tokenize_with_bos(p, "\n\n[User]\nTell me about the sea.\n\n[Assistant]\n");
+  const auto prompt = wsd::tokenize_with_bos(p, kProbePrompt);
   std::vector<double> raw, wrapped;
   const auto n_vocab = static_cast<int>(p.vocab_size());
   for (int rep = 0; rep < repeats; ++rep) {
@@ -78,70 +96,40 @@ json provider_overhead(wsd::LlamaProvider& p, std::size_t n_tokens, int repeats)
       llama_batch_free(b);
       llama_memory_seq_rm(llama_get_memory(ctx), 0, static_cast<llama_pos>(prompt.size()), -1);
     }
-    {  // the same loop through the provider and wsd's sampler
-      p.rollback(0);
-      const std::size_t last = prompt.size() - 1;
-      wsd::LogitsBlock block = p.append(prompt, std::span<const std::size_t>(&last, 1));
-      wsd::Sampler greedy;
-      const std::size_t row = 0;
-      const auto t0 = wsd::Clock::now();
-      for (std::size_t i = 0; i < n_tokens; ++i) {
-        const wsd::Token t = greedy.sample(block.row(block.rows - 1), block.vocab);
-        block = p.append(std::span<const wsd::Token>(&t, 1), std::span<const std::size_t>(&row, 1));
-      }
-      wrapped.push_back(static_cast<double>(n_tokens) / seconds_since(t0));
-    }
+    wrapped.push_back(provider_tok_s(p, prompt, n_tokens));  // the same loop through the provider
   }
-  p.rollback(0);
   return {{"tokens", n_tokens}, {"raw_tok_s_median", median(raw)}, {"provider_tok_s_median", median(wrapped)},
           {"provider_over_raw", median(wrapped) / median(raw)}};
 }
 
 // Milliseconds per token of each model's work, through the providers: the weak model writing one
-// token at a time, the strong model writing one token at a time, and the strong model reading a
-// draft in chunks with the logits of every row (what the switch rule needs).
-json per_token_costs(wsd::LlamaProvider& weak, wsd::LlamaProvider& strong, std::size_t chunk, std::size_t n_tokens,
-                     int repeats) {
-  auto write_ms = [&](wsd::LlamaProvider& p) {
-    std::vector<double> ms;
-    const auto prompt = wsd::tokenize_with_bos(p, "Tell me about the sea.");
-    for (int rep = 0; rep < repeats; ++rep) {
-      p.rollback(0);
-      const std::size_t last = prompt.size() - 1, row = 0;
-      wsd::LogitsBlock block = p.append(prompt, std::span<const std::size_t>(&last, 1));
-      const auto t0 = wsd::Clock::now();
-      for (std::size_t i = 0; i < n_tokens; ++i) {
-        const wsd::Token t = wsd::argmax(block.row(0), block.vocab);
-        block = p.append(std::span<const wsd::Token>(&t, 1), std::span<const std::size_t>(&row, 1));
-      }
-      ms.push_back(1000.0 * seconds_since(t0) / static_cast<double>(n_tokens));
+// token at a time (the strong model's figure is the provider loop of provider_overhead), and the
+// strong model reading a draft in chunks with the logits of every row (what the switch rule needs).
+json per_token_costs(wsd::LlamaProvider& weak, wsd::LlamaProvider& strong, double strong_tok_s, std::size_t chunk,
+                     std::size_t n_tokens, int repeats) {
+  std::vector<double> weak_tok_s;
+  const auto weak_prompt = wsd::tokenize_with_bos(weak, kProbePrompt);
+  for (int rep = 0; rep < repeats; ++rep) weak_tok_s.push_back(provider_tok_s(weak, weak_prompt, n_tokens));
+  std::string text;
+  while (text.size() < 8 * n_tokens) text += "The sea covers most of the planet and holds most of its water. ";
+  auto tokens = wsd::tokenize_with_bos(strong, text);
+  tokens.resize(std::min(tokens.size(), n_tokens));
+  std::vector<double> read_ms;
+  for (int rep = 0; rep < repeats; ++rep) {
+    strong.rollback(0);
+    const auto t0 = wsd::Clock::now();
+    for (std::size_t begin = 0; begin < tokens.size(); begin += chunk) {
+      const std::size_t end = std::min(tokens.size(), begin + chunk);
+      std::vector<std::size_t> rows(end - begin);
+      std::iota(rows.begin(), rows.end(), std::size_t{0});
+      const wsd::LogitsBlock block =
+          strong.append(std::span<const wsd::Token>(tokens.data() + begin, end - begin), rows);
+      for (std::size_t r = 0; r < block.rows; ++r) benchmark_sink += wsd::log_sum_exp(block.row(r), block.vocab);
     }
-    p.rollback(0);
-    return median(ms);
-  };
-  auto read_ms = [&](wsd::LlamaProvider& p) {
-    std::string text;
-    while (text.size() < 8 * n_tokens) text += "The sea covers most of the planet and holds most of its water. ";
-    auto tokens = wsd::tokenize_with_bos(p, text);
-    tokens.resize(std::min(tokens.size(), n_tokens));
-    std::vector<double> ms;
-    for (int rep = 0; rep < repeats; ++rep) {
-      p.rollback(0);
-      const auto t0 = wsd::Clock::now();
-      for (std::size_t begin = 0; begin < tokens.size(); begin += chunk) {
-        const std::size_t end = std::min(tokens.size(), begin + chunk);
-        std::vector<std::size_t> rows(end - begin);
-        std::iota(rows.begin(), rows.end(), std::size_t{0});
-        const wsd::LogitsBlock block =
-            p.append(std::span<const wsd::Token>(tokens.data() + begin, end - begin), rows);
-        for (std::size_t r = 0; r < block.rows; ++r) benchmark_sink += wsd::log_sum_exp(block.row(r), block.vocab);
-      }
-      ms.push_back(1000.0 * seconds_since(t0) / static_cast<double>(tokens.size()));
-    }
-    p.rollback(0);
-    return median(ms);
-  };
-  const double weak_write = write_ms(weak), strong_write = write_ms(strong), strong_read = read_ms(strong);
+    read_ms.push_back(1000.0 * seconds_since(t0) / static_cast<double>(tokens.size()));
+  }
+  strong.rollback(0);
+  const double weak_write = 1000.0 / median(weak_tok_s), strong_write = 1000.0 / strong_tok_s, strong_read = median(read_ms);
   return {{"weak_write_ms", weak_write},
           {"strong_write_ms", strong_write},
           {"strong_read_ms", strong_read},
@@ -302,7 +290,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "raw llama.cpp loop vs provider...\n");
     const json overhead = provider_overhead(strong, 128, repeats);
     std::fprintf(stderr, "per-token costs of the two models...\n");
-    const json costs = per_token_costs(weak, strong, cfg.chunk, 64, repeats);
+    const json costs = per_token_costs(weak, strong, overhead["provider_tok_s_median"].get<double>(), cfg.chunk, 128, repeats);
     const double online_wall = modes["online"]["wall_s_median"];
     // Where the time is saved: online over offline on the prompts whose draft switched, and on
     // those whose draft was kept whole (ended or hit its limit), per-prompt medians over the passes.
@@ -382,11 +370,7 @@ int main(int argc, char** argv) {
     std::printf("raw llama.cpp %.1f tok/s, provider %.1f tok/s\nwritten: %s/bench.json, time_per_mode.png, window_means.png\n",
                 overhead["raw_tok_s_median"].get<double>(), overhead["provider_tok_s_median"].get<double>(), out.c_str());
     return 0;
-  } catch (const wsd::Error& e) {
-    std::cerr << "wsd-bench: " << e.what() << "\n";
-    return e.exit_code();
-  } catch (const std::exception& e) {
-    std::cerr << "wsd-bench: internal error: " << e.what() << "\n";
-    return 1;
+  } catch (...) {
+    return wsd::report_error("wsd-bench");
   }
 }

@@ -169,11 +169,7 @@ int main(int argc, char** argv) {
     return 0;
   } catch (const CLI::Error& e) {
     return app.exit(e) == 0 ? 0 : wsd::kExitUsage;
-  } catch (const wsd::Error& e) {
-    std::cerr << "wsd-generate: " << e.what() << "\n";
-    return e.exit_code();
-  } catch (const std::exception& e) {
-    std::cerr << "wsd-generate: internal error: " << e.what() << "\n";
-    return 1;
+  } catch (...) {
+    return wsd::report_error("wsd-generate");
   }
 }

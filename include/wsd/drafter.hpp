@@ -9,7 +9,7 @@
 #include "wsd/sampling.hpp"
 #include "wsd/stop_strings.hpp"
 #include "wsd/text_bridge.hpp"
-#include "wsd/timing.hpp"
+#include "wsd/timed_provider.hpp"
 
 namespace wsd {
 
@@ -37,12 +37,11 @@ class WeakDrafter {
  public:
   WeakDrafter(Provider& provider, Template prompt_template, SamplingParams sampling = {},
               std::vector<std::string> stop_strings = {})
-      : provider_(&provider), template_(std::move(prompt_template)), sampler_(sampling),
+      : provider_(provider), template_(std::move(prompt_template)), sampler_(sampling),
         stops_(std::move(stop_strings)) {}
 
   void start(const Conversation& conversation, std::size_t max_tokens) {
-    seconds_ = 0.0;
-    ScopedTimer timer(seconds_);
+    provider_.reset_seconds();
     text_.clear();
     tokens_.clear();
     token_ends_.clear();
@@ -50,10 +49,10 @@ class WeakDrafter {
     max_tokens_ = max_tokens;
     reason_ = max_tokens == 0 ? DraftEnd::length : DraftEnd::none;
     sampler_.reset();
-    provider_->rollback(0);
-    const auto prompt = tokenize_with_bos(*provider_, template_.render(conversation));
+    provider_.rollback(0);
+    const auto prompt = tokenize_with_bos(provider_, template_.render(conversation));
     const std::size_t last = prompt.size() - 1;
-    next_ = provider_->append(prompt, std::span<const std::size_t>(&last, 1));
+    next_ = provider_.append(prompt, std::span<const std::size_t>(&last, 1));
   }
 
   // Writes up to n more tokens; returns false once the draft has ended.
@@ -67,24 +66,21 @@ class WeakDrafter {
   bool ended() const { return reason_ != DraftEnd::none; }
   DraftEnd end_reason() const { return reason_; }
   std::size_t generated() const { return generated_; }
-  double seconds() const { return seconds_; }  // inside the provider; sampling is the decoder's
+  double seconds() const { return provider_.seconds(); }  // inside the provider; sampling is the decoder's
 
  private:
   void step() {
-    if (next_.vocab != provider_->vocab_size())
+    if (next_.vocab != provider_.vocab_size())
       throw ProviderError("weak provider returned logits over " + std::to_string(next_.vocab) +
-                          " tokens, its vocabulary has " + std::to_string(provider_->vocab_size()));
+                          " tokens, its vocabulary has " + std::to_string(provider_.vocab_size()));
     const Token t = sampler_.sample(next_.row(next_.rows - 1), next_.vocab);
     ++generated_;
-    if (provider_->special_tokens().ends_generation(t)) {
+    if (provider_.special_tokens().ends_generation(t)) {
       reason_ = DraftEnd::eos;
       return;
     }
     const std::size_t before = text_.size();
-    {
-      ScopedTimer timer(seconds_);
-      text_ += provider_->detokenize(std::span<const Token>(&t, 1));
-    }
+    text_ += provider_.detokenize(std::span<const Token>(&t, 1));
     tokens_.push_back(t);
     token_ends_.push_back(text_.size());
     if (auto pos = stops_.find(text_, before)) {
@@ -101,11 +97,10 @@ class WeakDrafter {
       return;
     }
     const std::size_t row = 0;
-    ScopedTimer timer(seconds_);
-    next_ = provider_->append(std::span<const Token>(&t, 1), std::span<const std::size_t>(&row, 1));
+    next_ = provider_.append(std::span<const Token>(&t, 1), std::span<const std::size_t>(&row, 1));
   }
 
-  Provider* provider_;
+  TimedProvider<Provider> provider_;
   Template template_;
   Sampler sampler_;
   StopStrings stops_;
@@ -116,7 +111,6 @@ class WeakDrafter {
   std::size_t generated_ = 0;
   std::size_t max_tokens_ = 0;
   DraftEnd reason_ = DraftEnd::none;
-  double seconds_ = 0.0;
 };
 
 }  // namespace wsd

@@ -1,5 +1,6 @@
 #pragma once
 // Typed errors: each message says what was wrong and where (file, line, field, value).
+#include <cstdio>
 #include <exception>
 #include <stdexcept>
 #include <string>
@@ -59,5 +60,21 @@ class ProviderError : public ErrorKind<ProviderError, Error, kExitProvider> {
  public:
   using ErrorKind::ErrorKind;
 };
+
+// For a command-line tool's `catch (...)`: prints one line for the error being handled and
+// returns the exit code of its kind (1 for anything that is not a wsd::Error).
+inline int report_error(const char* tool) noexcept {
+  try {
+    throw;
+  } catch (const Error& e) {
+    std::fprintf(stderr, "%s: %s\n", tool, e.what());
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: internal error: %s\n", tool, e.what());
+  } catch (...) {
+    std::fprintf(stderr, "%s: internal error\n", tool);
+  }
+  return 1;
+}
 
 }  // namespace wsd

@@ -12,7 +12,6 @@
 #include "wsd/stop_strings.hpp"
 #include "wsd/text_bridge.hpp"
 #include "wsd/timed_provider.hpp"
-#include "wsd/timing.hpp"
 
 namespace wsd {
 
@@ -54,14 +53,13 @@ class StrongModel {
  public:
   StrongModel(Provider& provider, Template prompt_template, SamplingParams continuation = {},
               std::vector<std::string> stop_strings = {}, bool shared_vocabulary = false)
-      : provider_(&provider), template_(std::move(prompt_template)), sampler_(continuation),
+      : provider_(provider), template_(std::move(prompt_template)), sampler_(continuation),
         stops_(std::move(stop_strings)), shared_vocabulary_(shared_vocabulary) {}
 
   StrongPrompt prompt(const Conversation& conversation) {
-    ScopedTimer timer(seconds_);
     StrongPrompt p;
     p.text = template_.render(conversation);
-    p.tokens = tokenize_with_bos(*provider_, p.text);
+    p.tokens = tokenize_with_bos(provider_, p.text);
     return p;
   }
 
@@ -69,7 +67,7 @@ class StrongModel {
   BridgedDraft bridge(const StrongPrompt& p, std::string_view draft_text, std::span<const Token> weak_tokens,
                       bool draft_ended) const {
     if (shared_vocabulary_) return bridge_tokens(p, weak_tokens);
-    return bridge_text(TimedProvider<Provider>(*provider_, seconds_), p, draft_text, draft_ended);  // only the tokenizer is model time
+    return bridge_text(provider_, p, draft_text, draft_ended);
   }
 
   // Leaves the cache holding exactly `sequence` and returns P(sequence[i] | sequence[..i]) for
@@ -126,11 +124,11 @@ class StrongModel {
   // the text written here; `before` is the accepted text, so streamed text can be cut correctly.
   Continuation continue_writing(std::size_t max_tokens, std::string_view before = {}, const TextSink& sink = {}) {
     struct WriteClock {  // the model time of this call is writing time
-      const double& total;
+      const TimedProvider<Provider>& provider;
       double& writing;
       const double start;
-      ~WriteClock() { writing += total - start; }
-    } write_clock{seconds_, write_seconds_, seconds_};
+      ~WriteClock() { writing += provider.seconds() - start; }
+    } write_clock{provider_, write_seconds_, provider_.seconds()};
     Continuation out;
     if (max_tokens == 0) return out;
     if (!next_row_) {  // the logits after the last cached token were not kept: recompute them
@@ -142,8 +140,8 @@ class StrongModel {
     std::string streamed_upto(before);
     std::size_t emitted = 0;
     while (true) {
-      const Token t = sampler_.sample(next_row_, provider_->vocab_size());
-      if (provider_->special_tokens().ends_generation(t)) {
+      const Token t = sampler_.sample(next_row_, provider_.vocab_size());
+      if (provider_.special_tokens().ends_generation(t)) {
         out.reason = ContinuationEnd::eos;
         break;
       }
@@ -163,31 +161,25 @@ class StrongModel {
     return out;
   }
 
-  std::string detokenize(std::span<const Token> tokens) const {
-    ScopedTimer timer(seconds_);
-    return provider_->detokenize(tokens);
-  }
+  std::string detokenize(std::span<const Token> tokens) const { return provider_.detokenize(tokens); }
   std::string_view cut_at_stop(std::string_view text) const { return stops_.cut(text); }
   std::size_t scored() const { return appended_; }
   // Time inside the provider (the model and its tokenizer); sampling and probabilities are the decoder's.
-  double seconds() const { return seconds_; }
+  double seconds() const { return provider_.seconds(); }
   double write_seconds() const { return write_seconds_; }  // the part of seconds() spent in continue_writing
   void clear_counters() {
     appended_ = 0;
-    seconds_ = 0.0;
+    provider_.reset_seconds();
     write_seconds_ = 0.0;
   }
   std::span<const Token> cached() const { return cached_; }
 
  private:
-  double probability(const float* row, Token t) const { return token_probability(row, provider_->vocab_size(), t); }
+  double probability(const float* row, Token t) const { return token_probability(row, provider_.vocab_size(), t); }
 
   void rollback(std::size_t n) {
-    if (n < cached_.size() || provider_->length() != n) {
-      {
-        ScopedTimer timer(seconds_);
-        provider_->rollback(n);
-      }
+    if (n < cached_.size() || provider_.length() != n) {
+      provider_.rollback(n);
       cached_.resize(std::min(n, cached_.size()));
       next_row_ = nullptr;
       block_ = {};
@@ -197,14 +189,11 @@ class StrongModel {
 
   LogitsBlock append(std::span<const Token> tokens, const std::vector<std::size_t>& rows) {
     block_start_ = cached_.size();
-    {
-      ScopedTimer timer(seconds_);
-      block_ = provider_->append(tokens, rows);
-    }
-    if (block_.rows != rows.size() || block_.vocab != provider_->vocab_size())
+    block_ = provider_.append(tokens, rows);
+    if (block_.rows != rows.size() || block_.vocab != provider_.vocab_size())
       throw ProviderError("strong provider returned a " + std::to_string(block_.rows) + " x " +
                           std::to_string(block_.vocab) + " logits block, expected " + std::to_string(rows.size()) +
-                          " x " + std::to_string(provider_->vocab_size()));
+                          " x " + std::to_string(provider_.vocab_size()));
     cached_.insert(cached_.end(), tokens.begin(), tokens.end());
     appended_ += tokens.size();
     next_row_ = (!rows.empty() && rows.back() == tokens.size() - 1) ? block_.row(block_.rows - 1) : nullptr;
@@ -226,7 +215,7 @@ class StrongModel {
     }
   }
 
-  Provider* provider_;
+  TimedProvider<Provider> provider_;
   Template template_;
   Sampler sampler_;
   StopStrings stops_;
@@ -238,7 +227,6 @@ class StrongModel {
   const float* next_row_ = nullptr;
   std::vector<float> kept_row_;
   std::size_t appended_ = 0;
-  mutable double seconds_ = 0.0;
   double write_seconds_ = 0.0;
 };
 

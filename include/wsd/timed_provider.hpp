@@ -1,6 +1,6 @@
 #pragma once
-// A provider seen through a stopwatch: every call adds its time to a counter, so that the time
-// spent in a model's own code (its tokenizer included) is told apart from the decoder's.
+// A provider seen through a stopwatch: every call that runs the model or its tokenizer adds its
+// time to seconds(), so that the time spent in a model's own code is told apart from the decoder's.
 #include <cstddef>
 #include <span>
 #include <string>
@@ -15,35 +15,38 @@ namespace wsd {
 template <LogitsProvider Provider>
 class TimedProvider {
  public:
-  TimedProvider(Provider& provider, double& seconds) : provider_(&provider), seconds_(&seconds) {}
+  explicit TimedProvider(Provider& provider) : provider_(&provider) {}
+
+  double seconds() const { return seconds_; }
+  void reset_seconds() { seconds_ = 0.0; }
 
   std::size_t vocab_size() const { return provider_->vocab_size(); }
-  SpecialTokens special_tokens() const { return provider_->special_tokens(); }
+  decltype(auto) special_tokens() const { return provider_->special_tokens(); }  // no copy when the provider keeps them
   std::vector<Token> tokenize(std::string_view text) const {
-    ScopedTimer timer(*seconds_);
+    ScopedTimer timer(seconds_);
     return provider_->tokenize(text);
   }
-  std::string token_text(Token token) const {
-    ScopedTimer timer(*seconds_);
-    return std::string(provider_->token_text(token));
+  decltype(auto) token_text(Token token) const {
+    ScopedTimer timer(seconds_);
+    return provider_->token_text(token);
   }
   std::string detokenize(std::span<const Token> tokens) const {
-    ScopedTimer timer(*seconds_);
+    ScopedTimer timer(seconds_);
     return provider_->detokenize(tokens);
   }
   LogitsBlock append(std::span<const Token> tokens, std::span<const std::size_t> rows) {
-    ScopedTimer timer(*seconds_);
+    ScopedTimer timer(seconds_);
     return provider_->append(tokens, rows);
   }
   void rollback(std::size_t n) {
-    ScopedTimer timer(*seconds_);
+    ScopedTimer timer(seconds_);
     provider_->rollback(n);
   }
   std::size_t length() const { return provider_->length(); }
 
  private:
   Provider* provider_;
-  double* seconds_;
+  mutable double seconds_ = 0.0;
 };
 
 }  // namespace wsd
