@@ -198,5 +198,5 @@ TEST_CASE("a wrong policy fails to compile with the concept's name", "[decoder]"
   STATIC_REQUIRE_FALSE(wsd::LogitsProvider<int>);
   STATIC_REQUIRE(wsd::LogitsProvider<ScriptProvider>);
   STATIC_REQUIRE(wsd::WeakDrafterPolicy<wsd::WeakDrafter<ScriptProvider, wsd::BaseModelTemplate>>);
-  STATIC_REQUIRE(wsd::StrongModelPolicy<wsd::StrongModel<ScriptProvider, wsd::BaseModelTemplate>>);
+  STATIC_REQUIRE(wsd::StrongModelPolicy<wsd::StrongModel<wsd::FullRowScorer<ScriptProvider>, wsd::BaseModelTemplate>>);
 }

@@ -1,29 +1,36 @@
 #pragma once
-// The policies a WeakToStrongDecoder is composed of, as concepts.
+// The policies a WeakToStrongDecoder is composed of, as concepts: what a user's class must
+// provide to stand in for each part.
 #include <concepts>
 #include <cstddef>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "wsd/logits.hpp"
+#include "wsd/stream.hpp"
 #include "wsd/types.hpp"
 
 namespace wsd {
 
-// A model behind a KV cache: vocabulary, special tokens, text <-> tokens, and
-// append(tokens, rows) -> logits of the rows asked for (indices into tokens) in one call,
-// rollback(n) to a shorter length, length(). The block stays valid until the next append.
+// A model's vocabulary: its size, special tokens, and text <-> tokens (const and thread-safe).
+template <class V>
+concept Vocabulary = requires(const V& v, std::span<const Token> tokens, std::string_view text, Token token) {
+  { v.vocab_size() } -> std::convertible_to<std::size_t>;
+  { v.special_tokens() } -> std::convertible_to<SpecialTokens>;
+  { v.tokenize(text) } -> std::same_as<std::vector<Token>>;      // parses special-token text, adds no BOS
+  { v.token_text(token) } -> std::convertible_to<std::string>;   // the token's bytes, specials rendered
+  { v.detokenize(tokens) } -> std::same_as<std::string>;         // text of tokens, specials skipped
+};
+
+// One sequence of a model behind a KV cache: append(tokens, rows) -> the full-vocabulary logits
+// of the rows asked for (ascending indices into tokens) in one call, valid until the next append;
+// rollback(n) to a shorter length; length().
 template <class P>
-concept LogitsProvider = requires(P& p, const P& cp, std::span<const Token> tokens,
-                                  std::span<const std::size_t> rows, std::string_view text,
-                                  Token token, std::size_t n) {
-  { cp.vocab_size() } -> std::convertible_to<std::size_t>;
-  { cp.special_tokens() } -> std::convertible_to<SpecialTokens>;
-  { cp.tokenize(text) } -> std::same_as<std::vector<Token>>;  // parses special-token text, adds no BOS
-  { cp.token_text(token) } -> std::convertible_to<std::string>;  // the token's bytes, specials rendered
-  { cp.detokenize(tokens) } -> std::same_as<std::string>;  // text of tokens, specials skipped
+concept LogitsProvider = Vocabulary<P> && requires(P& p, const P& cp, std::span<const Token> tokens,
+                                                   std::span<const std::size_t> rows, std::size_t n) {
   { p.append(tokens, rows) } -> std::same_as<LogitsBlock>;
   { p.rollback(n) };
   { cp.length() } -> std::convertible_to<std::size_t>;
@@ -41,6 +48,31 @@ concept PromptTemplate = requires(const T& t, const Conversation& c) {
   { t.render(c) } -> std::convertible_to<std::string>;
 };
 
+// Picks the next token from a row of logits; reset() restarts its random stream (once per response).
+template <class S>
+concept TokenSampler = requires(S& s, const float* row, std::size_t vocab) {
+  { s.sample(row, vocab) } -> std::same_as<Token>;
+  { s.reset() };
+};
+
+// Called with each token a model writes; returns false to stop the writing there.
+using TokenCallback = std::function<bool(Token)>;
+
+// The strong side in the paper's terms, over one sequence: score(context, targets) -> log P of
+// each target after the context and the targets before it; write(context, max_tokens, on_token)
+// samples tokens after the context with its own sampler, one on_token call each, until on_token
+// returns false, max_tokens were written or (engines that stop by themselves) end of generation;
+// reset() starts a new response (its sampler's seed; a stateful one may also drop its cache).
+// Stateful implementations share the prefix the context has in common with what they hold.
+template <class S>
+concept ScoringSequence = Vocabulary<S> && requires(S& s, std::span<const Token> context,
+                                                    std::span<const Token> targets, std::size_t n,
+                                                    const TokenCallback& on_token) {
+  { s.score(context, targets) } -> std::same_as<std::vector<double>>;
+  { s.write(context, n, on_token) } -> std::same_as<WriteEnd>;
+  { s.reset() };
+};
+
 // A handoff criterion: reset() per response, observe(p_k) for each drafted strong token in order
 // (true at the switch point), window_mean() of the last observation, skips_draft() for no draft.
 template <class S>
@@ -49,6 +81,51 @@ concept SwitchPolicy = requires(S& s, const S& cs, double p) {
   { s.observe(p) } -> std::same_as<bool>;
   { cs.window_mean() } -> std::convertible_to<double>;
   { cs.skips_draft() } -> std::same_as<bool>;
+};
+
+// A draft as far as it is written: its text and weak tokens, and how much of it is settled (no
+// later token or stop string can change it; all of it once the draft has ended).
+struct DraftView {
+  std::string_view text;
+  std::span<const Token> tokens;
+  std::size_t settled_bytes = 0;
+  std::size_t settled_tokens = 0;
+  bool ended = false;
+};
+
+// The weak side: start(conversation, max_tokens), draft(n) writes up to n more tokens and returns
+// false once the draft has ended, view() of the draft so far, end_reason(), generated() tokens
+// (end of generation included) and seconds() spent in the model.
+template <class W>
+concept WeakDrafterPolicy = requires(W& w, const W& cw, const Conversation& c, std::size_t n) {
+  { w.start(c, n) };
+  { w.draft(n) } -> std::same_as<bool>;
+  { cw.view() } -> std::same_as<DraftView>;
+  { cw.end_reason() } -> std::same_as<DraftEnd>;
+  { cw.generated() } -> std::convertible_to<std::size_t>;
+  { cw.seconds() } -> std::convertible_to<double>;
+};
+
+// The strong side as the decoder drives it: prompt(conversation), bridge(prompt, draft) to its
+// tokens, start(prompt) to read the prompt, probabilities(context, targets) of drafted tokens,
+// forget() its cache (the reference re-reads), continue_writing(context, kept_text, max_tokens, stream),
+// the answer's text (detokenize, cut_at_stop, stops) and counters of its work.
+template <class S>
+concept StrongModelPolicy = requires(S& s, const S& cs, const Conversation& c, const StrongPrompt& p,
+                                     const DraftView& d, std::span<const Token> tokens, std::size_t n,
+                                     std::string_view text, AnswerStream& stream) {
+  { s.prompt(c) } -> std::same_as<StrongPrompt>;
+  { cs.bridge(p, d) } -> std::same_as<BridgedDraft>;
+  { s.start(p) };
+  { s.probabilities(tokens, tokens) } -> std::same_as<std::vector<double>>;
+  { s.forget() };
+  { s.continue_writing(tokens, text, n, stream) } -> std::same_as<Continuation>;
+  { cs.detokenize(tokens) } -> std::same_as<std::string>;
+  { cs.cut_at_stop(text) } -> std::convertible_to<std::string_view>;
+  { cs.stops() } -> std::convertible_to<const StopStrings&>;
+  { cs.processed() } -> std::convertible_to<std::size_t>;  // tokens the model read or wrote
+  { cs.seconds() } -> std::convertible_to<double>;         // time inside the model
+  { cs.write_seconds() } -> std::convertible_to<double>;   // the part of it spent writing
 };
 
 }  // namespace wsd

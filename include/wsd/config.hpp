@@ -15,6 +15,7 @@
 #include "wsd/errors.hpp"
 #include "wsd/prompt_templates.hpp"
 #include "wsd/sampling.hpp"
+#include "wsd/switch_registry.hpp"
 
 namespace wsd {
 
@@ -27,7 +28,7 @@ struct Config {
   std::size_t draft_max_tokens = 512;  // the drafter's limit
   std::size_t max_tokens = 2048;       // accepted draft + continuation
   std::size_t chunk = 8;               // weak tokens drafted between two scoring calls (online), >= 1
-  std::string switch_rule = "window-mean";  // window-mean | fixed | never | immediate
+  std::string switch_rule = "window-mean";  // a name from switch_registry.hpp
   std::size_t fixed_length = 16;            // tokens kept by the "fixed" rule
   SamplingParams draft{};                   // drafting: greedy by default, as the reference
   SamplingParams continuation{};            // continuation: greedy, as the reference
@@ -47,8 +48,9 @@ inline std::string number(double v) {
 }
 }  // namespace detail
 
-// Throws ConfigError naming the field and the value when a value is out of range.
-inline void validate(const Config& c, const std::string& where = "configuration") {
+// Throws ConfigError naming the field and the value when a value is out of range; the switch rule
+// must be one the registry knows unless the caller brings its own rule object (known_rule false).
+inline void validate(const Config& c, const std::string& where = "configuration", bool known_rule = true) {
   auto fail = [&](const std::string& field, const std::string& value, const std::string& rule) {
     throw ConfigError(where + ": " + field + " = " + value + " " + rule);
   };
@@ -56,9 +58,8 @@ inline void validate(const Config& c, const std::string& where = "configuration"
     fail("threshold", detail::number(c.threshold), "is not in (0, 1]");
   if (c.window == 0) fail("window", "0", "must be at least 1");
   if (c.chunk == 0) fail("chunk", "0", "must be at least 1");
-  const std::string rules[] = {"window-mean", "fixed", "never", "immediate"};
-  if (std::find(std::begin(rules), std::end(rules), c.switch_rule) == std::end(rules))
-    fail("switch_rule", "\"" + c.switch_rule + "\"", "is not one of window-mean, fixed, never, immediate");
+  if (known_rule && !is_switch_rule(c.switch_rule))
+    fail("switch_rule", "\"" + c.switch_rule + "\"", "is not one of " + switch_rule_list());
   for (const auto* s : {&c.draft, &c.continuation}) {
     const std::string phase = s == &c.draft ? "draft" : "continuation";
     if (!(s->temperature >= 0.0) || !std::isfinite(s->temperature))

@@ -1,6 +1,8 @@
 #pragma once
 // WeakToStrongDecoder: the weak drafter begins the answer, the strong model takes over at the
 // switch point. decode_online() is this library's form; decode_offline() is the reference's.
+#include <algorithm>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -8,42 +10,50 @@
 #include "wsd/concepts.hpp"
 #include "wsd/config.hpp"
 #include "wsd/conversation.hpp"
-#include "wsd/drafter.hpp"
-#include "wsd/strong_model.hpp"
+#include "wsd/stream.hpp"
 #include "wsd/timing.hpp"
 #include "wsd/trace.hpp"
 
 namespace wsd {
 
-// Where streamed text goes: the accepted draft once the switch point is known, then the
-// strong model's continuation as it is written.
-struct Stream {
-  TextSink draft;
-  TextSink continuation;
+// Where the draft ends: how many drafted strong tokens are kept, and why.
+struct Handoff {
+  DraftEnd reason = DraftEnd::switched;
+  std::size_t kept = 0;
 };
 
 template <WeakDrafterPolicy Weak, StrongModelPolicy Strong, SwitchPolicy Switch>
 class WeakToStrongDecoder {
  public:
+  // The trace's configuration records the rule's own parameters when it can write them.
   WeakToStrongDecoder(Weak weak, Strong strong, Switch rule, Config config = {})
       : weak_(std::move(weak)), strong_(std::move(strong)), rule_(std::move(rule)), config_(std::move(config)) {
-    validate(config_);
+    if constexpr (requires { rule_.configure(config_); }) rule_.configure(config_);
+    validate(config_, "configuration", /*known_rule=*/false);
   }
+  WeakToStrongDecoder(const WeakToStrongDecoder&) = delete;
+  WeakToStrongDecoder& operator=(const WeakToStrongDecoder&) = delete;
+  WeakToStrongDecoder(WeakToStrongDecoder&&) noexcept = default;
 
   Result decode(const Conversation& c, const Stream& stream = {}) {
-    return config_.mode == Mode::online ? decode_online(c, stream) : decode_offline(c);
+    return config_.mode == Mode::online ? decode_online(c, stream) : decode_offline(c, stream);
   }
 
-  // Drafts a chunk, scores its final strong tokens in one call, applies the rule as they arrive,
+  // Drafts a chunk, scores its settled strong tokens in one call, applies the rule as they arrive,
   // stops drafting at the first switch and continues from the strong model's cache.
   Result decode_online(const Conversation& c, const Stream& stream = {}) {
     return naming(c, [&] { return online(c, stream); });
   }
 
   // The reference's three passes: the whole draft, its scores, then the strong model re-reads
-  // prompt + accepted draft and writes the rest.
-  Result decode_offline(const Conversation& c) {
-    return naming(c, [&] { return offline(c); });
+  // prompt + kept draft and writes the rest.
+  Result decode_offline(const Conversation& c, const Stream& stream = {}) {
+    return naming(c, [&] { return offline(c, stream); });
+  }
+
+  // The weak model alone writes the whole answer (up to max_tokens): the other baseline.
+  Result decode_weak_only(const Conversation& c, const Stream& stream = {}) {
+    return naming(c, [&] { return weak_only(c, stream); });
   }
 
   Weak& weak() { return weak_; }
@@ -51,166 +61,190 @@ class WeakToStrongDecoder {
   const Config& config() const { return config_; }
 
  private:
-  // Errors name the conversation they happened in.
+  // Errors name the conversation they happened in, once.
   template <class F>
   static Result naming(const Conversation& c, F&& f) {
     try {
       return f();
     } catch (const Error& e) {
-      std::rethrow_exception(e.with_prefix("conversation '" + c.id + "': "));
+      const std::string prefix = "conversation '" + c.id + "'";
+      if (std::string_view(e.what()).starts_with(prefix)) throw;
+      std::rethrow_exception(e.with_prefix(prefix + ": "));
     }
   }
 
   Result online(const Conversation& c, const Stream& stream) {
-    Run run(*this, c, Mode::online);
-    const std::size_t P = run.prompt.tokens.size();
-    std::vector<Token> judged;  // drafted strong tokens fed to the rule, in order
-    strong_.extend(run.prompt.tokens, P);
-    if (rule_.skips_draft()) {
-      run.finish_draft(-1, DraftEnd::switched, {});
-    } else {
-      weak_.start(c, config_.draft_max_tokens);
-      while (true) {
-        weak_.draft(config_.chunk);
-        const bool ended = weak_.ended();
-        const BridgedDraft b = strong_.bridge(run.prompt, weak_.text(), weak_.tokens(), ended);
-        // Re-tokenizing may change tokens already judged: judge again from the first change.
-        std::size_t same = 0;
-        while (same < judged.size() && same < b.drafted() && b.tokens[P + same] == judged[same]) ++same;
-        if (same < judged.size()) run.rejudge(judged, same);
-        long accept = -2;
-        if (b.stable > judged.size()) {
-          const auto sequence = std::span<const Token>(b.tokens).first(P + b.stable);
-          const auto probs = strong_.extend(sequence, P + judged.size());
-          for (double p : probs) {
-            judged.push_back(sequence[P + judged.size()]);
-            if (run.judge(p)) {
-              accept = static_cast<long>(judged.size()) - 1;
-              break;
-            }
-          }
-        }
-        if (accept >= 0) {
-          strong_.truncate(P + static_cast<std::size_t>(accept) + 1);
-          run.finish_draft(accept, DraftEnd::switched, judged);
-          break;
-        }
-        if (ended) {
-          run.finish_draft(static_cast<long>(judged.size()) - 1, weak_.end_reason(), judged);
-          break;
-        }
+    Trace trace(*this, c, Mode::online);
+    AnswerStream answer(stream, strong_.stops());
+    const StrongPrompt prompt = strong_.prompt(c);
+    strong_.start(prompt);
+    std::vector<Token> judged;  // drafted strong tokens the rule has seen, in order; all are kept
+    std::optional<Handoff> handoff;
+    if (rule_.skips_draft()) handoff = Handoff{DraftEnd::switched, 0};
+    else weak_.start(c, config_.draft_max_tokens);
+    while (!handoff) {
+      if (answer.cancelled()) {
+        handoff = Handoff{DraftEnd::cancelled, judged.size()};
+        break;
       }
+      weak_.draft(config_.chunk);                                 // 1. the weak model drafts a chunk
+      const DraftView draft = weak_.view();
+      const BridgedDraft bridged = strong_.bridge(prompt, draft);  // 2. bridge: its strong tokens
+      trace.rejudge_from(judged, unchanged_prefix(judged, bridged));  // re-tokenizing changed judged ones
+      const auto fresh = std::span<const Token>(bridged.tokens)
+                             .subspan(prompt.tokens.size() + judged.size(), bridged.stable - std::min(bridged.stable, judged.size()));
+      const auto probs = strong_.probabilities(with_prompt(prompt, judged), fresh);  // 3. score the settled ones
+      for (std::size_t i = 0; i < probs.size() && !handoff; ++i) {
+        judged.push_back(fresh[i]);
+        if (trace.judge(probs[i])) handoff = Handoff{DraftEnd::switched, judged.size()};  // 4. the rule
+      }
+      if (stream.draft) answer.draft(strong_.detokenize(judged));  // every judged token is kept: final
+      if (!handoff && draft.ended) handoff = Handoff{weak_.end_reason(), judged.size()};
     }
-    return run.finish(stream);
+    const auto kept = std::span<const Token>(judged).first(handoff->kept);  // 5. stop at the switch
+    const std::string kept_text = trace.keep_draft(*handoff, kept, kept);
+    const Continuation continuation =                                        // 6. the strong model continues
+        strong_.continue_writing(with_prompt(prompt, kept), kept_text, budget(kept.size()), answer);
+    return trace.finish(continuation);
   }
 
-  // Draft everything, score it in one pass, re-read prompt and accepted draft from scratch, continue.
-  Result offline(const Conversation& c) {
-    Run run(*this, c, Mode::offline);
-    const std::size_t P = run.prompt.tokens.size();
-    if (rule_.skips_draft()) {
-      run.finish_draft(-1, DraftEnd::switched, {});
-    } else {
-      weak_.start(c, config_.draft_max_tokens);
-      while (weak_.draft(config_.draft_max_tokens)) {
+  Result offline(const Conversation& c, const Stream& stream) {
+    Trace trace(*this, c, Mode::offline);
+    AnswerStream answer(stream, strong_.stops());
+    const StrongPrompt prompt = strong_.prompt(c);
+    std::vector<Token> drafted;
+    Handoff handoff{DraftEnd::switched, 0};
+    if (!rule_.skips_draft()) {
+      weak_.start(c, config_.draft_max_tokens);  // pass 1: the whole draft
+      while (!answer.cancelled() && weak_.draft(config_.draft_max_tokens)) {
       }
-      const BridgedDraft b = strong_.bridge(run.prompt, weak_.text(), weak_.tokens(), true);
-      const auto probs = strong_.extend(b.tokens, P);
-      long accept = -2;
-      for (double p : probs)
-        if (run.judge(p) && accept == -2) accept = static_cast<long>(run.result.probs.size()) - 1;
-      const auto drafted = std::span<const Token>(b.tokens).subspan(P);
-      if (accept >= 0)
-        run.finish_draft(accept, DraftEnd::switched, drafted, false);
-      else
-        run.finish_draft(static_cast<long>(drafted.size()) - 1, weak_.end_reason(), drafted, false);
-      strong_.reset();
+      const BridgedDraft bridged = strong_.bridge(prompt, weak_.view());
+      drafted.assign(bridged.tokens.begin() + static_cast<std::ptrdiff_t>(bridged.prompt_tokens), bridged.tokens.end());
+      strong_.start(prompt);  // pass 2: the strong model scores all of it
+      const auto probs = strong_.probabilities(prompt.tokens, drafted);
+      std::optional<std::size_t> first_switch;
+      for (std::size_t k = 0; k < probs.size(); ++k)
+        if (trace.judge(probs[k]) && !first_switch) first_switch = k + 1;
+      handoff = answer.cancelled() ? Handoff{DraftEnd::cancelled, 0}
+                : first_switch     ? Handoff{DraftEnd::switched, *first_switch}
+                                   : Handoff{weak_.end_reason(), drafted.size()};
+      strong_.forget();  // pass 3 re-reads prompt + kept draft from scratch
     }
-    const auto kept = std::span<const Token>(run.prompt.tokens.begin(), run.prompt.tokens.end());
-    std::vector<Token> sequence(kept.begin(), kept.end());
-    const auto& accepted = run.accepted_tokens;
-    sequence.insert(sequence.end(), accepted.begin(), accepted.end());
-    strong_.extend(sequence, sequence.size());
-    return run.finish({});
+    const auto kept = std::span<const Token>(drafted).first(handoff.kept);
+    const std::string kept_text = trace.keep_draft(handoff, kept, drafted);
+    answer.draft(kept_text);
+    const Continuation continuation =
+        strong_.continue_writing(with_prompt(prompt, kept), kept_text, budget(kept.size()), answer);
+    return trace.finish(continuation);
   }
 
-  // The bookkeeping of one response: trace, counters and timers.
-  struct Run {
-    Run(WeakToStrongDecoder& d, const Conversation& c, Mode mode)
-        : decoder(d), start(Clock::now()), strong_seconds(d.strong_.seconds()),
-          strong_write_seconds(d.strong_.write_seconds()), strong_processed(d.strong_.scored()) {
+  Result weak_only(const Conversation& c, const Stream& stream) {
+    Trace trace(*this, c, Mode::online);
+    AnswerStream answer(stream, StopStrings{});
+    weak_.start(c, config_.max_tokens);
+    while (!answer.cancelled() && weak_.draft(config_.chunk)) answer.draft(weak_.view().text.substr(0, weak_.view().settled_bytes));
+    answer.continuation(weak_.view().text, {}, true);
+    return trace.finish_weak_only(answer.cancelled() ? DraftEnd::cancelled : weak_.end_reason());
+  }
+
+  // How many judged tokens the new bridge still gives at the same positions.
+  static std::size_t unchanged_prefix(const std::vector<Token>& judged, const BridgedDraft& b) {
+    std::size_t same = 0;
+    while (same < judged.size() && same < b.drafted() && b.tokens[b.prompt_tokens + same] == judged[same]) ++same;
+    return same;
+  }
+
+  static std::vector<Token> with_prompt(const StrongPrompt& prompt, std::span<const Token> drafted) {
+    std::vector<Token> out(prompt.tokens);
+    out.insert(out.end(), drafted.begin(), drafted.end());
+    return out;
+  }
+
+  std::size_t budget(std::size_t kept) const { return config_.max_tokens > kept ? config_.max_tokens - kept : 0; }
+
+  // Records the trace of one response: what the rule saw, the kept draft, counters and timers.
+  class Trace {
+   public:
+    Trace(WeakToStrongDecoder& d, const Conversation& c, Mode mode)
+        : d_(d), start_(Clock::now()), strong_seconds_(d.strong_.seconds()),
+          strong_write_seconds_(d.strong_.write_seconds()), strong_processed_(d.strong_.processed()) {
       validate_conversation(c);
-      result.id = c.id;
-      result.mode = mode;
-      result.config = to_json(d.config_);
-      result.config["mode"] = to_string(mode);
+      r_.id = c.id;
+      r_.mode = mode;
+      r_.config = to_json(d.config_);
+      r_.config["mode"] = to_string(mode);
       d.rule_.reset();
-      d.strong_.reset();
-      prompt = d.strong_.prompt(c);
     }
 
+    // Feeds p_k to the rule and records it; true at a switch.
     bool judge(double p) {
-      result.probs.push_back(p);
-      const bool switched = decoder.rule_.observe(p);
-      result.window_means.push_back(decoder.rule_.window_mean());
+      r_.probs.push_back(p);
+      const bool switched = d_.rule_.observe(p);
+      r_.window_means.push_back(d_.rule_.window_mean());
       return switched;
     }
 
-    void rejudge(std::vector<Token>& judged, std::size_t keep) {
+    // Forgets the judged tokens from `keep` on and replays the rule over the ones before.
+    void rejudge_from(std::vector<Token>& judged, std::size_t keep) {
+      if (keep == judged.size()) return;
       judged.resize(keep);
-      std::vector<double> probs(result.probs.begin(), result.probs.begin() + static_cast<std::ptrdiff_t>(keep));
-      result.probs.clear();
-      result.window_means.clear();
-      decoder.rule_.reset();
+      const std::vector<double> probs(r_.probs.begin(), r_.probs.begin() + static_cast<std::ptrdiff_t>(keep));
+      r_.probs.clear();
+      r_.window_means.clear();
+      d_.rule_.reset();
       for (double p : probs) judge(p);
     }
 
-    // Records the switch point; the online trace keeps the tokens up to it, the offline one all.
-    void finish_draft(long accept, DraftEnd reason, std::span<const Token> drafted, bool trim_to_accept = true) {
-      result.accept_index = accept;
-      result.reason = reason;
-      const std::size_t kept = static_cast<std::size_t>(accept + 1);
-      result.draft_tokens.assign(drafted.begin(), drafted.end());
-      if (trim_to_accept) {
-        result.draft_tokens.resize(kept);
-        result.probs.resize(std::min(result.probs.size(), kept));
-        result.window_means.resize(std::min(result.window_means.size(), kept));
-      }
-      accepted_tokens.assign(drafted.begin(), drafted.begin() + static_cast<std::ptrdiff_t>(kept));
-      result.accepted_text = decoder.strong_.detokenize(accepted_tokens);
+    // Records where the draft ended and what was kept (`scored`: the trace's drafted tokens, all of
+    // them for the reference's form); returns the kept text.
+    std::string keep_draft(const Handoff& h, std::span<const Token> kept, std::span<const Token> scored) {
+      r_.accept_index = static_cast<long>(h.kept) - 1;
+      r_.reason = h.reason;
+      r_.draft_tokens.assign(scored.begin(), scored.end());
+      r_.accepted_text = d_.strong_.detokenize(kept);
+      return r_.accepted_text;
     }
 
-    Result finish(const Stream& stream) {
-      Config& cfg = decoder.config_;
-      if (stream.draft && !result.accepted_text.empty()) stream.draft(result.accepted_text);
-      const std::size_t kept = accepted_tokens.size();
-      const std::size_t budget = cfg.max_tokens > kept ? cfg.max_tokens - kept : 0;
-      Continuation cont = decoder.strong_.continue_writing(budget, result.accepted_text, stream.continuation);
-      result.continuation_text = std::move(cont.text);
-      result.continuation_tokens = std::move(cont.tokens);
-      result.text = std::string(decoder.strong_.cut_at_stop(result.accepted_text + result.continuation_text));
-      if (!decoder.rule_.skips_draft()) {
-        result.draft_text = std::string(decoder.weak_.text());
-        result.weak_tokens = decoder.weak_.generated();
-        result.timing.weak_s = decoder.weak_.seconds();
+    Result finish(const Continuation& continuation) {
+      r_.continuation_text = continuation.text;
+      r_.continuation_tokens = continuation.tokens;
+      r_.continuation_reason = continuation.reason;
+      r_.text = std::string(d_.strong_.cut_at_stop(r_.accepted_text + r_.continuation_text));
+      if (!d_.rule_.skips_draft()) {
+        r_.draft_text = std::string(d_.weak_.view().text);
+        r_.weak_tokens = d_.weak_.generated();
+        r_.timing.weak_s = d_.weak_.seconds();
       }
-      result.strong_processed = decoder.strong_.scored() - strong_processed;
-      result.strong_generated = result.continuation_tokens.size();
-      result.timing.strong_s = decoder.strong_.seconds() - strong_seconds;
-      result.timing.strong_write_s = decoder.strong_.write_seconds() - strong_write_seconds;
-      result.timing.total_s = std::chrono::duration<double>(Clock::now() - start).count();
-      result.timing.decoder_s = std::max(0.0, result.timing.total_s - result.timing.weak_s - result.timing.strong_s);
-      return std::move(result);
+      r_.strong_processed = d_.strong_.processed() - strong_processed_;
+      r_.strong_generated = r_.continuation_tokens.size();
+      r_.timing.strong_s = d_.strong_.seconds() - strong_seconds_;
+      r_.timing.strong_write_s = d_.strong_.write_seconds() - strong_write_seconds_;
+      return timed();
     }
 
-    WeakToStrongDecoder& decoder;
-    Clock::time_point start;
-    double strong_seconds;
-    double strong_write_seconds;
-    std::size_t strong_processed;
-    StrongPrompt prompt;
-    std::vector<Token> accepted_tokens;
-    Result result;
+    Result finish_weak_only(DraftEnd reason) {
+      r_.reason = reason;
+      r_.draft_text = std::string(d_.weak_.view().text);
+      r_.text = r_.draft_text;
+      r_.weak_tokens = d_.weak_.generated();
+      r_.timing.weak_s = d_.weak_.seconds();
+      r_.config["switch_rule"] = "weak-only";
+      return timed();
+    }
+
+   private:
+    Result timed() {
+      r_.timing.total_s = std::chrono::duration<double>(Clock::now() - start_).count();
+      r_.timing.decoder_s = std::max(0.0, r_.timing.total_s - r_.timing.weak_s - r_.timing.strong_s);
+      return std::move(r_);
+    }
+
+    WeakToStrongDecoder& d_;
+    Clock::time_point start_;
+    double strong_seconds_;
+    double strong_write_seconds_;
+    std::size_t strong_processed_;
+    Result r_;
   };
 
   Weak weak_;

@@ -13,31 +13,13 @@
 
 namespace wsd {
 
-// Why a draft stopped growing (switch is decided by the decoder, not the drafter).
-enum class DraftEnd { none, switched, eos, stop, length };
-
-// What the decoder needs from a drafter policy: start(conversation, max_tokens),
-// draft(n) to write up to n more tokens, text(), tokens() kept so far, ended(), end_reason(),
-// generated() token count and seconds() spent in the model.
-template <class W>
-concept WeakDrafterPolicy = requires(W& w, const W& cw, const Conversation& c, std::size_t n) {
-  { w.start(c, n) };
-  { w.draft(n) };
-  { cw.text() } -> std::convertible_to<std::string_view>;
-  { cw.tokens() } -> std::convertible_to<std::span<const Token>>;
-  { cw.ended() } -> std::same_as<bool>;
-  { cw.end_reason() } -> std::same_as<DraftEnd>;
-  { cw.generated() } -> std::convertible_to<std::size_t>;
-  { cw.seconds() } -> std::convertible_to<double>;
-};
-
 // Drafts with a provider, a prompt template and a sampler, until EOS, a stop string or the limit.
-template <LogitsProvider Provider, PromptTemplate Template>
+template <LogitsProvider Provider, PromptTemplate Template, TokenSampler Sampler = wsd::Sampler>
 class WeakDrafter {
  public:
-  WeakDrafter(Provider& provider, Template prompt_template, SamplingParams sampling = {},
+  WeakDrafter(Provider& provider, Template prompt_template, Sampler sampler = {},
               std::vector<std::string> stop_strings = {})
-      : provider_(provider), template_(std::move(prompt_template)), sampler_(sampling),
+      : provider_(provider), template_(std::move(prompt_template)), sampler_(std::move(sampler)),
         stops_(std::move(stop_strings)) {}
 
   void start(const Conversation& conversation, std::size_t max_tokens) {
@@ -61,12 +43,22 @@ class WeakDrafter {
     return reason_ == DraftEnd::none;
   }
 
+  // The draft so far. Settled: all once ended, else the text no stop string can still cut.
+  DraftView view() const {
+    DraftView v{text_, tokens_, text_.size(), tokens_.size(), ended()};
+    if (!v.ended) {
+      v.settled_bytes = stops_.safe_prefix(text_);
+      while (v.settled_tokens > 0 && token_ends_[v.settled_tokens - 1] > v.settled_bytes) --v.settled_tokens;
+    }
+    return v;
+  }
   std::string_view text() const { return text_; }
   std::span<const Token> tokens() const { return tokens_; }
   bool ended() const { return reason_ != DraftEnd::none; }
   DraftEnd end_reason() const { return reason_; }
   std::size_t generated() const { return generated_; }
   double seconds() const { return provider_.seconds(); }  // inside the provider; sampling is the decoder's
+  Sampler& sampler() { return sampler_; }
 
  private:
   void step() {
@@ -112,5 +104,9 @@ class WeakDrafter {
   std::size_t max_tokens_ = 0;
   DraftEnd reason_ = DraftEnd::none;
 };
+
+// A drafter given sampling parameters samples with wsd::Sampler.
+template <class Provider, class Template>
+WeakDrafter(Provider&, Template, SamplingParams, std::vector<std::string> = {}) -> WeakDrafter<Provider, Template, Sampler>;
 
 }  // namespace wsd

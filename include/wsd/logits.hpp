@@ -38,12 +38,17 @@ inline double log_sum_exp(const float* row, std::size_t vocab) {
   return static_cast<double>(m.value) + std::log(s);
 }
 
-// P(token | context) from the row of logits that predicts it.
-inline double token_probability(const float* row, std::size_t vocab, Token token) {
+// log P(token | context) from the row of logits that predicts it.
+inline double log_token_probability(const float* row, std::size_t vocab, Token token) {
   if (token < 0 || static_cast<std::size_t>(token) >= vocab)
     throw ProviderError("token id " + std::to_string(token) + " is outside the vocabulary of " +
                         std::to_string(vocab));
-  return std::exp(static_cast<double>(row[token]) - log_sum_exp(row, vocab));
+  return static_cast<double>(row[token]) - log_sum_exp(row, vocab);
+}
+
+// P(token | context) from the row of logits that predicts it.
+inline double token_probability(const float* row, std::size_t vocab, Token token) {
+  return std::exp(log_token_probability(row, vocab, token));
 }
 
 // The highest logit's token; ties go to the lowest id so that greedy decoding is deterministic.

@@ -20,10 +20,12 @@ struct SamplingParams {
   bool greedy() const { return temperature <= 0.0; }
 };
 
-// Picks tokens from logits rows; the random stream is owned here and restarts with reset().
+// The default TokenSampler: picks tokens from logits rows; the random stream is owned here and
+// restarts with reset().
 class Sampler {
  public:
-  explicit Sampler(SamplingParams params = {}) : params_(params), rng_(params.seed) {}
+  // Implicit: sampling parameters stand for the sampler they describe.
+  Sampler(SamplingParams params = {}) : params_(params), rng_(params.seed) {}  // NOLINT
 
   void reset() { rng_.seed(params_.seed); }
   const SamplingParams& params() const { return params_; }

@@ -1,5 +1,7 @@
 #pragma once
-// Handoff criteria: when the strong model takes over from the weak drafter.
+// Handoff criteria: when the strong model takes over from the weak drafter. Each rule has a
+// `name`, builds itself from a configuration (from_config) and writes its parameters back into one
+// (configure), so that a trace always records the rule that ran; switch_registry.hpp lists them.
 #include <cmath>
 #include <cstddef>
 #include <span>
@@ -18,6 +20,12 @@ class WindowMeanSwitch {
   static constexpr std::string_view name = "window-mean";
   explicit WindowMeanSwitch(double threshold = 0.8, std::size_t window = 6)
       : threshold_(threshold), window_(window) {}
+  static WindowMeanSwitch from_config(const auto& config) { return WindowMeanSwitch(config.threshold, config.window); }
+  void configure(auto& config) const {
+    config.switch_rule = name;
+    config.threshold = threshold_;
+    config.window = window_;
+  }
 
   void reset() {
     recent_.clear();
@@ -52,6 +60,11 @@ class FixedLengthSwitch {
  public:
   static constexpr std::string_view name = "fixed";
   explicit FixedLengthSwitch(std::size_t length = 16) : length_(length) {}
+  static FixedLengthSwitch from_config(const auto& config) { return FixedLengthSwitch(config.fixed_length); }
+  void configure(auto& config) const {
+    config.switch_rule = name;
+    config.fixed_length = length_;
+  }
   void reset() { seen_ = 0; }
   bool observe(double) { return ++seen_ == length_; }
   double window_mean() const { return 0.0; }
@@ -66,6 +79,8 @@ class FixedLengthSwitch {
 class NeverSwitch {
  public:
   static constexpr std::string_view name = "never";
+  static NeverSwitch from_config(const auto&) { return {}; }
+  void configure(auto& config) const { config.switch_rule = name; }
   void reset() {}
   bool observe(double) { return false; }
   double window_mean() const { return 0.0; }
@@ -76,6 +91,8 @@ class NeverSwitch {
 class ImmediateSwitch {
  public:
   static constexpr std::string_view name = "immediate";
+  static ImmediateSwitch from_config(const auto&) { return {}; }
+  void configure(auto& config) const { config.switch_rule = name; }
   void reset() {}
   bool observe(double) { return true; }
   double window_mean() const { return 0.0; }

@@ -12,24 +12,9 @@
 
 namespace wsd {
 
-// The strong model's prompt: its rendered text and tokens (BOS first when the model has one).
-struct StrongPrompt {
-  std::string text;
-  std::vector<Token> tokens;
-};
-
-// The strong sequence for prompt + draft: the first `prompt_tokens` are the prompt's share
-// (as the reference splits it), the next `stable` can no longer change as the draft grows.
-struct BridgedDraft {
-  std::vector<Token> tokens;
-  std::size_t prompt_tokens = 0;
-  std::size_t stable = 0;
-  std::size_t drafted() const { return tokens.size() - prompt_tokens; }
-};
-
 // Tokenizes text for a provider and puts BOS first unless the text already starts with it,
 // as the reference prepends the BOS string to a prompt that does not begin with it.
-template <LogitsProvider Provider>
+template <Vocabulary Provider>
 std::vector<Token> tokenize_with_bos(const Provider& provider, std::string_view text) {
   std::vector<Token> tokens = provider.tokenize(text);
   for (Token t : tokens)
@@ -52,12 +37,12 @@ inline std::size_t stable_text_end(std::string_view partial_draft) {
 
 // Different vocabularies: re-tokenize prompt + draft text as the reference does (draft stripped,
 // the whole right-stripped once the draft has ended) and judge only tokens that end before the
-// stable text end, or all of them once the draft has ended.
-template <LogitsProvider Provider>
-BridgedDraft bridge_text(const Provider& strong, const StrongPrompt& prompt, std::string_view raw_draft,
-                         bool draft_ended) {
-  std::string_view draft = lstrip(raw_draft);
-  if (draft_ended) draft = rstrip(draft);
+// stable text end (the settled text, less its last word), or all of them once the draft has ended.
+template <Vocabulary Model>
+BridgedDraft bridge_text(const Model& strong, const StrongPrompt& prompt, const DraftView& raw) {
+  std::string_view draft = lstrip(raw.text);
+  const std::size_t stripped = raw.text.size() - draft.size();
+  if (raw.ended) draft = rstrip(draft);
   BridgedDraft out;
   out.prompt_tokens = prompt.tokens.size();
   if (draft.empty()) {
@@ -68,7 +53,7 @@ BridgedDraft bridge_text(const Provider& strong, const StrongPrompt& prompt, std
   full += draft;
   out.tokens = tokenize_with_bos(strong, full);
   if (out.tokens.size() < out.prompt_tokens) out.tokens.resize(out.prompt_tokens);  // cannot happen for sane tokenizers
-  if (draft_ended) {
+  if (raw.ended) {
     out.stable = out.drafted();
     return out;
   }
@@ -76,9 +61,10 @@ BridgedDraft bridge_text(const Provider& strong, const StrongPrompt& prompt, std
   std::size_t prompt_bytes = 0;
   const auto bos = strong.special_tokens().bos;
   for (std::size_t i = 0; i < out.prompt_tokens; ++i)
-    if (!(i == 0 && bos && out.tokens[0] == *bos && !prompt.text.starts_with(strong.token_text(*bos))))
+    if (!(i == 0 && bos && out.tokens[0] == *bos && !prompt.text.starts_with(std::string(strong.token_text(*bos)))))
       prompt_bytes += std::string(strong.token_text(out.tokens[i])).size();
-  const std::size_t limit = prompt.text.size() + stable_text_end(draft);
+  const std::size_t settled = raw.settled_bytes > stripped ? raw.settled_bytes - stripped : 0;
+  const std::size_t limit = prompt.text.size() + stable_text_end(draft.substr(0, std::min(settled, draft.size())));
   std::size_t end = prompt_bytes;
   for (std::size_t i = out.prompt_tokens; i < out.tokens.size(); ++i) {
     end += std::string(strong.token_text(out.tokens[i])).size();
@@ -88,13 +74,20 @@ BridgedDraft bridge_text(const Provider& strong, const StrongPrompt& prompt, std
   return out;
 }
 
-// Same vocabulary: the weak token ids are the strong model's draft tokens; all are final.
-inline BridgedDraft bridge_tokens(const StrongPrompt& prompt, std::span<const Token> draft_tokens) {
+// The same for a draft text with nothing held back by stop strings.
+template <Vocabulary Model>
+BridgedDraft bridge_text(const Model& strong, const StrongPrompt& prompt, std::string_view draft, bool ended) {
+  return bridge_text(strong, prompt, DraftView{draft, {}, draft.size(), 0, ended});
+}
+
+// Same vocabulary: the weak token ids are the strong model's draft tokens, final once settled.
+// Those past the settled point can still be cut by a stop string.
+inline BridgedDraft bridge_tokens(const StrongPrompt& prompt, const DraftView& draft) {
   BridgedDraft out;
   out.prompt_tokens = prompt.tokens.size();
   out.tokens = prompt.tokens;
-  out.tokens.insert(out.tokens.end(), draft_tokens.begin(), draft_tokens.end());
-  out.stable = draft_tokens.size();
+  out.tokens.insert(out.tokens.end(), draft.tokens.begin(), draft.tokens.end());
+  out.stable = draft.settled_tokens;
   return out;
 }
 

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "wsd/config.hpp"
-#include "wsd/drafter.hpp"
+#include "wsd/types.hpp"
 #include "wsd/errors.hpp"
 
 namespace wsd {
@@ -24,6 +24,7 @@ struct Result {
   std::string id;
   Mode mode = Mode::online;
   std::string text;                 // the answer: accepted draft + continuation, cut at the first stop string
+  bool cancelled() const { return reason == DraftEnd::cancelled || continuation_reason == ContinuationEnd::cancelled; }
   long accept_index = -1;           // index of the last kept drafted strong token; -1: none kept
   DraftEnd reason = DraftEnd::none; // switch, or how the draft ended when no switch happened
   std::string draft_text;           // the weak model's draft, as far as it was written
@@ -33,6 +34,7 @@ struct Result {
   std::string accepted_text;        // text of d_0..d_accept
   std::string continuation_text;
   std::vector<Token> continuation_tokens;
+  ContinuationEnd continuation_reason = ContinuationEnd::length;  // eos, stop, length or cancelled
   std::size_t weak_tokens = 0;      // tokens the weak model generated
   std::size_t strong_processed = 0;    // tokens the strong model processed (prompt, draft, re-reads, its own)
   std::size_t strong_generated = 0; // tokens the strong model wrote
@@ -46,15 +48,32 @@ inline std::string to_string(DraftEnd r) {
     case DraftEnd::eos: return "eos";
     case DraftEnd::stop: return "stop";
     case DraftEnd::length: return "length";
+    case DraftEnd::cancelled: return "cancelled";
     case DraftEnd::none: break;
   }
   return "none";
 }
 
 inline DraftEnd draft_end_from_string(const std::string& s) {
-  for (DraftEnd r : {DraftEnd::switched, DraftEnd::eos, DraftEnd::stop, DraftEnd::length, DraftEnd::none})
+  for (DraftEnd r : {DraftEnd::switched, DraftEnd::eos, DraftEnd::stop, DraftEnd::length, DraftEnd::cancelled, DraftEnd::none})
     if (to_string(r) == s) return r;
-  throw InputError("switch.reason = \"" + s + "\" is not switch, eos, stop, length or none");
+  throw InputError("switch.reason = \"" + s + "\" is not switch, eos, stop, length, cancelled or none");
+}
+
+inline std::string to_string(ContinuationEnd r) {
+  switch (r) {
+    case ContinuationEnd::eos: return "eos";
+    case ContinuationEnd::stop: return "stop";
+    case ContinuationEnd::length: return "length";
+    case ContinuationEnd::cancelled: return "cancelled";
+  }
+  return "length";
+}
+
+inline ContinuationEnd continuation_end_from_string(const std::string& s) {
+  for (ContinuationEnd r : {ContinuationEnd::eos, ContinuationEnd::stop, ContinuationEnd::length, ContinuationEnd::cancelled})
+    if (to_string(r) == s) return r;
+  throw InputError("continuation.reason = \"" + s + "\" is not eos, stop, length or cancelled");
 }
 
 inline nlohmann::json to_json(const Result& r) {
@@ -68,7 +87,7 @@ inline nlohmann::json to_json(const Result& r) {
             {"probs", r.probs},
             {"window_means", r.window_means},
             {"accepted_text", r.accepted_text}}},
-          {"continuation", {{"text", r.continuation_text}, {"tokens", r.continuation_tokens}}},
+          {"continuation", {{"text", r.continuation_text}, {"tokens", r.continuation_tokens}, {"reason", to_string(r.continuation_reason)}}},
           {"tokens", {{"weak", r.weak_tokens}, {"strong_processed", r.strong_processed}, {"strong_generated", r.strong_generated}}},
           {"timing",
            {{"weak_s", r.timing.weak_s}, {"strong_s", r.timing.strong_s}, {"decoder_s", r.timing.decoder_s},
@@ -101,6 +120,7 @@ inline Result result_from_json(const nlohmann::json& j) {
     const auto& c = at(j, "continuation", "continuation");
     r.continuation_text = at(c, "continuation.text", "text").get<std::string>();
     r.continuation_tokens = at(c, "continuation.tokens", "tokens").get<std::vector<Token>>();
+    if (c.contains("reason")) r.continuation_reason = continuation_end_from_string(c.at("reason").get<std::string>());
     const auto& t = at(j, "tokens", "tokens");
     r.weak_tokens = at(t, "tokens.weak", "weak").get<std::size_t>();
     r.strong_processed = at(t, "tokens.strong_processed", "strong_processed").get<std::size_t>();

@@ -1,5 +1,6 @@
 #pragma once
 // Vocabulary-level types shared by every part of wsd.
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -32,6 +33,38 @@ struct SpecialTokens {
       if (e == t) return true;
     return false;
   }
+};
+
+// Why a draft stopped growing; `switched` is decided by the decoder, not the drafter.
+enum class DraftEnd { none, switched, eos, stop, length, cancelled };
+
+// Why the strong model stopped writing.
+enum class ContinuationEnd { eos, stop, length, cancelled };
+
+// Why a model's writing loop returned: it wrote max_tokens, it wrote its end-of-generation token
+// (engines that stop by themselves), or the caller's callback asked it to stop.
+enum class WriteEnd { length, eos, callback };
+
+// The strong model's prompt: its rendered text and tokens (BOS first when the model has one).
+struct StrongPrompt {
+  std::string text;
+  std::vector<Token> tokens;
+};
+
+// The strong sequence for prompt + draft: the first `prompt_tokens` are the prompt's share
+// (as the reference splits it), the next `stable` can no longer change as the draft grows.
+struct BridgedDraft {
+  std::vector<Token> tokens;
+  std::size_t prompt_tokens = 0;
+  std::size_t stable = 0;
+  std::size_t drafted() const { return tokens.size() - prompt_tokens; }
+};
+
+// What the strong model wrote after the accepted draft.
+struct Continuation {
+  std::vector<Token> tokens;
+  std::string text;
+  ContinuationEnd reason = ContinuationEnd::length;
 };
 
 }  // namespace wsd
