@@ -5,11 +5,14 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <numeric>
 #include <thread>
 #include <wsd/providers/default_models.hpp>
 #include <wsd/providers/llama_cpp.hpp>
 #include <wsd/wsd.hpp>
+
+#include "tools/config_flags.hpp"
 
 namespace {
 
@@ -138,6 +141,13 @@ json per_token_costs(wsd::LlamaProvider& weak, wsd::LlamaProvider& strong, doubl
           {"draft_token_over_strong_token", (weak_write + strong_read) / strong_write}};
 }
 
+// A path as one shell word.
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
 void write_plots(const std::string& dir, const json& modes, const std::vector<wsd::Result>& offline) {
   std::ofstream(dir + "/modes.dat") << [&] {
     std::string s;
@@ -152,17 +162,144 @@ void write_plots(const std::string& dir, const json& modes, const std::vector<ws
   }
   means.close();
   const double tau = offline.empty() ? 0.8 : offline.front().config.value("threshold", 0.8);
+  // gnuplot runs in `dir`, so the script names its files without the folder's path.
   std::ofstream gp(dir + "/plots.gp");
-  gp << "set terminal pngcairo size 900,500\nset output '" << dir << "/time_per_mode.png'\n"
+  gp << "set terminal pngcairo size 900,500\nset output 'time_per_mode.png'\n"
      << "set title 'Wall time per mode (median)'\nset ylabel 'seconds'\nset style fill solid\nset boxwidth 0.6\n"
-     << "set yrange [0:*]\nplot '" << dir << "/modes.dat' using 0:2:xtic(1) with boxes notitle\n"
-     << "set output '" << dir << "/window_means.png'\nset title 'Window mean g_k of the base model along the draft'\n"
+     << "set yrange [0:*]\nplot 'modes.dat' using 0:2:xtic(1) with boxes notitle\n"
+     << "set output 'window_means.png'\nset title 'Window mean g_k of the base model along the draft'\n"
      << "set xlabel 'drafted strong token k'\nset ylabel 'g_k'\nset yrange [0:1]\nset key off\n"
-     << "plot for [i=0:" << (offline.empty() ? 0 : offline.size() - 1) << "] '" << dir
-     << "/window_means.dat' index i using 1:2 with lines lw 1, " << tau << " with lines dt 2 lc rgb 'black'\n";
+     << "plot for [i=0:" << (offline.empty() ? 0 : offline.size() - 1)
+     << "] 'window_means.dat' index i using 1:2 with lines lw 1, " << tau << " with lines dt 2 lc rgb 'black'\n";
   gp.close();
-  if (std::system(("gnuplot " + dir + "/plots.gp 2>" + dir + "/gnuplot.log").c_str()) != 0)
+  if (std::system(("cd " + shell_quote(dir) + " && gnuplot plots.gp 2>gnuplot.log").c_str()) != 0)
     std::cerr << "wsd-bench: gnuplot failed (see " << dir << "/gnuplot.log); the JSON and the table are written\n";
+}
+
+
+using Passes = std::map<std::string, std::vector<Pass>>;
+
+// One mode over all prompts, `repeats` times.
+template <class F>
+void run_mode(Passes& passes, const std::string& name, const std::vector<wsd::Conversation>& prompts, int repeats,
+              F&& decode_one) {
+  for (int rep = 0; rep < repeats; ++rep) {
+    Pass pass;
+    const auto t0 = wsd::Clock::now();
+    for (const auto& c : prompts) pass.add(decode_one(c));
+    pass.wall_s = seconds_since(t0);
+    std::fprintf(stderr, "%-12s pass %d/%d: %.2f s\n", name.c_str(), rep + 1, repeats, pass.wall_s);
+    passes[name].push_back(std::move(pass));
+  }
+}
+
+// One mode's medians and counts, from its passes.
+json summarize_mode(const std::string& name, const std::vector<Pass>& list) {
+  std::vector<double> wall, weak_s, strong_s, write_s, dec_s;
+  for (const auto& p : list) {
+    wall.push_back(p.wall_s);
+    weak_s.push_back(p.weak_s);
+    strong_s.push_back(p.strong_s);
+    write_s.push_back(p.strong_write_s);
+    dec_s.push_back(p.decoder_s);
+  }
+  const Pass& p = list.front();
+  const bool weak_only = name == "weak-only";
+  const double produced = static_cast<double>(weak_only ? p.weak_tokens : p.strong_generated);
+  // The answer's length in strong tokens: the kept draft plus the continuation (weak-only: weak tokens).
+  std::size_t answer = 0;
+  for (const auto& r : p.results)
+    answer += weak_only ? r.weak_tokens : static_cast<std::size_t>(std::max(0L, r.accept_index + 1)) + r.strong_generated;
+  json m = {{"wall_s_median", median(wall)},
+            {"wall_s", wall},
+            {"weak_s_median", median(weak_s)},
+            {"strong_s_median", median(strong_s)},
+            {"strong_write_s_median", median(write_s)},
+            {"decoder_s_median", median(dec_s)},
+            {"weak_tokens", p.weak_tokens},
+            {"strong_tokens_processed", p.strong_processed},
+            {"strong_tokens_generated", p.strong_generated},
+            {"tokens_per_s", produced / median(wall)},
+            {"answer_tokens", answer},
+            {"ms_per_answer_token", answer > 0 ? 1000.0 * median(wall) / static_cast<double>(answer) : 0.0}};
+  if (name == "online" || name == "offline") {
+    std::vector<double> idx;
+    for (const auto& r : p.results) idx.push_back(static_cast<double>(r.accept_index));
+    m["switch_index"] = {{"median", median(idx)},
+                         {"min", *std::min_element(idx.begin(), idx.end())},
+                         {"max", *std::max_element(idx.begin(), idx.end())},
+                         {"switched", std::count_if(p.results.begin(), p.results.end(),
+                                                    [](const wsd::Result& r) { return r.reason == wsd::DraftEnd::switched; })}};
+  }
+  return m;
+}
+
+// Online over offline on the prompts whose draft switched and on those whose draft was kept whole,
+// from per-prompt medians over the passes.
+json by_outcome(Passes& passes, std::size_t n_prompts) {
+  auto per_prompt = [&](const std::string& mode, std::size_t i) {
+    std::vector<double> t;
+    for (const auto& p : passes[mode]) t.push_back(p.results[i].timing.total_s);
+    return median(t);
+  };
+  double on_sw = 0, off_sw = 0, on_kept = 0, off_kept = 0;
+  for (std::size_t i = 0; i < n_prompts; ++i) {
+    const bool sw = passes["offline"][0].results[i].reason == wsd::DraftEnd::switched;
+    (sw ? on_sw : on_kept) += per_prompt("online", i);
+    (sw ? off_sw : off_kept) += per_prompt("offline", i);
+  }
+  return {{"switched", {{"online_s", on_sw}, {"offline_s", off_sw}, {"online_over_offline", off_sw > 0 ? on_sw / off_sw : 0.0}}},
+          {"kept_whole", {{"online_s", on_kept}, {"offline_s", off_kept}, {"online_over_offline", off_kept > 0 ? on_kept / off_kept : 0.0}}}};
+}
+
+// Written whole or not at all: a killed run leaves no half file.
+void write_atomically(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+  f << text;
+  f.close();
+  if (!f) throw wsd::InputError(tmp + ": could not be written");
+  std::filesystem::rename(tmp, path);
+}
+
+void print_report(const json& report, int repeats, std::size_t n_prompts, std::size_t chunk, const std::string& out) {
+  const json& modes = report["modes"];
+  std::printf("| mode | wall s (median of %d) | weak s | strong s (of it writing) | decoder s | weak tok | strong tok read | strong tok written | tok/s |\n", repeats);
+  std::printf("|---|---|---|---|---|---|---|---|---|\n");
+  for (auto& [name, m] : modes.items())
+    std::printf("| %s | %.2f | %.2f | %.2f (%.2f) | %.4f | %zu | %zu | %zu | %.1f |\n", name.c_str(), m["wall_s_median"].get<double>(),
+                m["weak_s_median"].get<double>(), m["strong_s_median"].get<double>(),
+                m["strong_write_s_median"].get<double>(), m["decoder_s_median"].get<double>(),
+                m["weak_tokens"].get<std::size_t>(), m["strong_tokens_processed"].get<std::size_t>(),
+                m["strong_tokens_generated"].get<std::size_t>(), m["tokens_per_s"].get<double>());
+  for (const char* name : {"offline", "online"}) {
+    const json& sw = modes[name]["switch_index"];
+    std::printf("\n%s switch index: median %.1f, min %.0f, max %.0f; switched on %d/%zu prompts", name,
+                sw["median"].get<double>(), sw["min"].get<double>(), sw["max"].get<double>(), sw["switched"].get<int>(),
+                n_prompts);
+  }
+  std::printf("\n\nonline matches offline on %zu/%zu prompts\n", report["online_matches_offline"].get<std::size_t>(), n_prompts);
+  const json& outcome = report["online_over_offline_by_outcome"];
+  for (const char* o : {"switched", "kept_whole"})
+    if (outcome[o]["offline_s"].get<double>() > 0)
+      std::printf("online / offline on the prompts whose draft %s: %.3f (%.2f s / %.2f s)\n",
+                  std::string(o) == "switched" ? "switched" : "was kept whole", outcome[o]["online_over_offline"].get<double>(),
+                  outcome[o]["online_s"].get<double>(), outcome[o]["offline_s"].get<double>());
+  for (auto& [k, v] : report["ratios"].items()) std::printf("%s = %.3f\n", k.c_str(), v.get<double>());
+  std::printf("per answer token (answers differ in length): online %.2f ms, offline %.2f ms, strong-only %.2f ms; "
+              "online / strong-only %.3f\n",
+              modes["online"]["ms_per_answer_token"].get<double>(), modes["offline"]["ms_per_answer_token"].get<double>(),
+              modes["strong-only"]["ms_per_answer_token"].get<double>(),
+              modes["online"]["ms_per_answer_token"].get<double>() / modes["strong-only"]["ms_per_answer_token"].get<double>());
+  const json& costs = report["per_token_costs"];
+  std::printf("per token: weak write %.2f ms, strong write %.2f ms, strong read (chunks of %zu, every row) %.2f ms; "
+              "a drafted token costs %.2f strong-written tokens\n",
+              costs["weak_write_ms"].get<double>(), costs["strong_write_ms"].get<double>(), chunk,
+              costs["strong_read_ms"].get<double>(), costs["draft_token_over_strong_token"].get<double>());
+  const json& provider = report["provider"];
+  std::printf("raw llama.cpp %.1f tok/s, provider %.1f tok/s\nllama.cpp build: %s\nwritten: %s/bench.json, time_per_mode.png, window_means.png\n",
+              provider["raw_tok_s_median"].get<double>(), provider["provider_tok_s_median"].get<double>(),
+              report["llama"]["build"].get<std::string>().c_str(), out.c_str());
 }
 
 }  // namespace
@@ -175,18 +312,16 @@ int main(int argc, char** argv) {
   int repeats = 3, threads = 0;
   std::size_t limit = 0;
   bool reference_defaults = false, fast = false;
-  wsd::Config cfg;
-  cfg.draft_max_tokens = 128;  // sized for a 2-core machine; --reference-defaults for the paper's 512 / 2048
-  cfg.max_tokens = 256;
+  wsd::Config defaults;
+  defaults.draft_max_tokens = 128;  // sized for a 2-core machine; --reference-defaults for the paper's 512 / 2048
+  defaults.max_tokens = 256;
   app.add_option("--weak", weak_path)->capture_default_str();
   app.add_option("--strong", strong_path)->capture_default_str();
   app.add_option("--input", input, "prompts (JSONL)")->capture_default_str();
   app.add_option("--out", out, "folder for bench.json and the plots")->capture_default_str();
   app.add_option("--repeats", repeats, "passes per mode (the median is reported)")->check(CLI::Range(1, 100))->capture_default_str();
   app.add_option("--limit", limit, "use only the first N prompts (0: all)");
-  app.add_option("--draft-max-tokens", cfg.draft_max_tokens)->capture_default_str();
-  app.add_option("--max-tokens", cfg.max_tokens)->capture_default_str();
-  app.add_option("--chunk", cfg.chunk)->capture_default_str();
+  wsd::tools::ConfigFlags config_flags(app, defaults);
   app.add_option("--threads", threads);
   app.add_flag("--reference-defaults", reference_defaults, "draft 512 / total 2048, as the reference");
   app.add_flag("--fast-kernels", fast, "llama.cpp's fastest kernels (not batch-invariant)");
@@ -196,11 +331,11 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : wsd::kExitUsage;
   }
   try {
+    wsd::Config cfg = config_flags.resolve();
     if (reference_defaults) {
       cfg.draft_max_tokens = 512;
       cfg.max_tokens = 2048;
     }
-    wsd::validate(cfg, "command line");
     auto prompts = wsd::read_conversations(input);
     if (limit > 0 && limit < prompts.size()) prompts.resize(limit);
     std::filesystem::create_directories(out);
@@ -210,37 +345,14 @@ int main(int argc, char** argv) {
     opts.batch_invariant = !fast;
     wsd::LlamaProvider weak(weak_path, opts), strong(strong_path, opts);
 
-    std::map<std::string, std::vector<Pass>> passes;
-    auto run_mode = [&](const std::string& name, auto&& decode_one) {
-      for (int rep = 0; rep < repeats; ++rep) {
-        Pass pass;
-        const auto t0 = wsd::Clock::now();
-        for (const auto& c : prompts) pass.add(decode_one(c));
-        pass.wall_s = seconds_since(t0);
-        std::fprintf(stderr, "%-12s pass %d/%d: %.2f s\n", name.c_str(), rep + 1, repeats, pass.wall_s);
-        passes[name].push_back(std::move(pass));
-      }
-    };
-    auto online = wsd::make_decoder(weak, strong, wsd::WindowMeanSwitch(cfg.threshold, cfg.window), cfg);
-    run_mode("offline", [&](const wsd::Conversation& c) { return online.decode_offline(c); });
-    run_mode("online", [&](const wsd::Conversation& c) { return online.decode_online(c); });
+    // The reference's offline form, wsd's online form, the strong model alone, the weak model alone.
+    auto decoder = wsd::make_decoder(weak, strong, cfg);
     auto alone = wsd::make_decoder(weak, strong, wsd::ImmediateSwitch{}, cfg);
-    run_mode("strong-only", [&](const wsd::Conversation& c) { return alone.decode_online(c); });
-    wsd::WeakDrafter drafter(weak, wsd::ChatTemplate<wsd::LlamaProvider>{&weak}, cfg.draft, cfg.weak_stop_strings);
-    run_mode("weak-only", [&](const wsd::Conversation& c) {
-      wsd::Result r;
-      const auto t0 = wsd::Clock::now();
-      drafter.start(c, cfg.max_tokens);
-      while (drafter.draft(cfg.max_tokens)) {
-      }
-      r.id = c.id;
-      r.text = std::string(drafter.text());
-      r.weak_tokens = drafter.generated();
-      r.timing.weak_s = drafter.seconds();
-      r.timing.total_s = seconds_since(t0);
-      r.timing.decoder_s = std::max(0.0, r.timing.total_s - r.timing.weak_s);
-      return r;
-    });
+    Passes passes;
+    run_mode(passes, "offline", prompts, repeats, [&](const wsd::Conversation& c) { return decoder.decode_offline(c); });
+    run_mode(passes, "online", prompts, repeats, [&](const wsd::Conversation& c) { return decoder.decode_online(c); });
+    run_mode(passes, "strong-only", prompts, repeats, [&](const wsd::Conversation& c) { return alone.decode_online(c); });
+    run_mode(passes, "weak-only", prompts, repeats, [&](const wsd::Conversation& c) { return decoder.decode_weak_only(c); });
 
     // Same outputs: online must give the offline reference's texts.
     std::size_t same = 0;
@@ -249,67 +361,17 @@ int main(int argc, char** argv) {
               passes["online"][0].results[i].accept_index == passes["offline"][0].results[i].accept_index;
 
     json modes = json::object();
-    for (auto& [name, list] : passes) {
-      std::vector<double> wall, weak_s, strong_s, write_s, dec_s;
-      for (const auto& p : list) {
-        wall.push_back(p.wall_s);
-        weak_s.push_back(p.weak_s);
-        strong_s.push_back(p.strong_s);
-        write_s.push_back(p.strong_write_s);
-        dec_s.push_back(p.decoder_s);
-      }
-      const Pass& p = list.front();
-      std::vector<double> idx;
-      for (const auto& r : p.results) idx.push_back(static_cast<double>(r.accept_index));
-      const double produced = static_cast<double>(name == "weak-only" ? p.weak_tokens : p.strong_generated);
-      // The answer's length in strong tokens: the kept draft plus the continuation (weak-only: weak tokens).
-      std::size_t answer = 0;
-      for (const auto& r : p.results)
-        answer += name == "weak-only" ? r.weak_tokens
-                                      : static_cast<std::size_t>(std::max(0L, r.accept_index + 1)) + r.strong_generated;
-      json m = {{"wall_s_median", median(wall)},
-                {"wall_s", wall},
-                {"weak_s_median", median(weak_s)},
-                {"strong_s_median", median(strong_s)},
-                {"strong_write_s_median", median(write_s)},
-                {"decoder_s_median", median(dec_s)},
-                {"weak_tokens", p.weak_tokens},
-                {"strong_tokens_processed", p.strong_processed},
-                {"strong_tokens_generated", p.strong_generated},
-                {"tokens_per_s", produced / median(wall)},
-                {"answer_tokens", answer},
-                {"ms_per_answer_token", answer > 0 ? 1000.0 * median(wall) / static_cast<double>(answer) : 0.0}};
-      if (name == "online" || name == "offline")
-        m["switch_index"] = {{"median", median(idx)},
-                             {"min", *std::min_element(idx.begin(), idx.end())},
-                             {"max", *std::max_element(idx.begin(), idx.end())},
-                             {"switched", std::count_if(p.results.begin(), p.results.end(),
-                                                        [](const wsd::Result& r) { return r.reason == wsd::DraftEnd::switched; })}};
-      modes[name] = m;
-    }
+    for (auto& [name, list] : passes) modes[name] = summarize_mode(name, list);
     std::fprintf(stderr, "raw llama.cpp loop vs provider...\n");
     const json overhead = provider_overhead(strong, 128, repeats);
     std::fprintf(stderr, "per-token costs of the two models...\n");
     const json costs = per_token_costs(weak, strong, overhead["provider_tok_s_median"].get<double>(), cfg.chunk, 128, repeats);
     const double online_wall = modes["online"]["wall_s_median"];
-    // Where the time is saved: online over offline on the prompts whose draft switched, and on
-    // those whose draft was kept whole (ended or hit its limit), per-prompt medians over the passes.
-    auto per_prompt = [&](const std::string& mode, std::size_t i) {
-      std::vector<double> t;
-      for (const auto& p : passes[mode]) t.push_back(p.results[i].timing.total_s);
-      return median(t);
-    };
-    double on_sw = 0, off_sw = 0, on_kept = 0, off_kept = 0;
-    for (std::size_t i = 0; i < prompts.size(); ++i) {
-      const bool sw = passes["offline"][0].results[i].reason == wsd::DraftEnd::switched;
-      (sw ? on_sw : on_kept) += per_prompt("online", i);
-      (sw ? off_sw : off_kept) += per_prompt("offline", i);
-    }
-    const json by_outcome = {{"switched", {{"online_s", on_sw}, {"offline_s", off_sw}, {"online_over_offline", off_sw > 0 ? on_sw / off_sw : 0.0}}},
-                             {"kept_whole", {{"online_s", on_kept}, {"offline_s", off_kept}, {"online_over_offline", off_kept > 0 ? on_kept / off_kept : 0.0}}}};
     const json report = {
         {"machine", {{"cores", std::thread::hardware_concurrency()}, {"cpu", cpu_model()},
                      {"row_kernels", wsd::kernels::use_avx2() ? "avx2+fma" : "portable"}}},
+        {"llama", {{"build", WSD_LLAMA_BUILD_INFO}, {"system_info", llama_print_system_info()},
+                   {"amx_usable", wsd::llama_amx_usable()}}},
         {"models", {{"weak", {{"path", weak_path}, {"name", weak.metadata("general.name")}, {"vocab", weak.vocab_size()}}},
                     {"strong", {{"path", strong_path}, {"name", strong.metadata("general.name")}, {"vocab", strong.vocab_size()}}}}},
         {"config", wsd::to_json(cfg)},
@@ -320,55 +382,15 @@ int main(int argc, char** argv) {
         {"modes", modes},
         {"provider", overhead},
         {"per_token_costs", costs},
-        {"online_over_offline_by_outcome", by_outcome},
+        {"online_over_offline_by_outcome", by_outcome(passes, prompts.size())},
         {"ratios",
          {{"online_over_offline", online_wall / modes["offline"]["wall_s_median"].get<double>()},
           {"online_over_strong_only", online_wall / modes["strong-only"]["wall_s_median"].get<double>()},
           {"decoder_share", modes["online"]["decoder_s_median"].get<double>() / online_wall},
           {"provider_over_raw", overhead["provider_over_raw"]}}}};
-    {  // written whole or not at all: a killed run leaves no half file
-      const std::string tmp = out + "/bench.json.tmp";
-      std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-      f << report.dump(2) << "\n";
-      f.close();
-      if (!f) throw wsd::InputError(tmp + ": could not be written");
-      std::filesystem::rename(tmp, out + "/bench.json");
-    }
+    write_atomically(out + "/bench.json", report.dump(2) + "\n");
     write_plots(out, modes, passes["offline"][0].results);
-
-    std::printf("| mode | wall s (median of %d) | weak s | strong s (of it writing) | decoder s | weak tok | strong tok read | strong tok written | tok/s |\n", repeats);
-    std::printf("|---|---|---|---|---|---|---|---|---|\n");
-    for (auto& [name, m] : modes.items())
-      std::printf("| %s | %.2f | %.2f | %.2f (%.2f) | %.4f | %zu | %zu | %zu | %.1f |\n", name.c_str(), m["wall_s_median"].get<double>(),
-                  m["weak_s_median"].get<double>(), m["strong_s_median"].get<double>(),
-                  m["strong_write_s_median"].get<double>(), m["decoder_s_median"].get<double>(),
-                  m["weak_tokens"].get<std::size_t>(), m["strong_tokens_processed"].get<std::size_t>(),
-                  m["strong_tokens_generated"].get<std::size_t>(), m["tokens_per_s"].get<double>());
-    for (const char* name : {"offline", "online"}) {
-      const json& sw = modes[name]["switch_index"];
-      std::printf("\n%s switch index: median %.1f, min %.0f, max %.0f; switched on %d/%zu prompts", name,
-                  sw["median"].get<double>(), sw["min"].get<double>(), sw["max"].get<double>(), sw["switched"].get<int>(),
-                  prompts.size());
-    }
-    std::printf("\n\nonline matches offline on %zu/%zu prompts\n", same, prompts.size());
-    for (const char* outcome : {"switched", "kept_whole"})
-      if (by_outcome[outcome]["offline_s"].get<double>() > 0)
-        std::printf("online / offline on the prompts whose draft %s: %.3f (%.2f s / %.2f s)\n",
-                    std::string(outcome) == "switched" ? "switched" : "was kept whole",
-                    by_outcome[outcome]["online_over_offline"].get<double>(), by_outcome[outcome]["online_s"].get<double>(),
-                    by_outcome[outcome]["offline_s"].get<double>());
-    for (auto& [k, v] : report["ratios"].items()) std::printf("%s = %.3f\n", k.c_str(), v.get<double>());
-    std::printf("per answer token (answers differ in length): online %.2f ms, offline %.2f ms, strong-only %.2f ms; "
-                "online / strong-only %.3f\n",
-                modes["online"]["ms_per_answer_token"].get<double>(), modes["offline"]["ms_per_answer_token"].get<double>(),
-                modes["strong-only"]["ms_per_answer_token"].get<double>(),
-                modes["online"]["ms_per_answer_token"].get<double>() / modes["strong-only"]["ms_per_answer_token"].get<double>());
-    std::printf("per token: weak write %.2f ms, strong write %.2f ms, strong read (chunks of %zu, every row) %.2f ms; "
-                "a drafted token costs %.2f strong-written tokens\n",
-                costs["weak_write_ms"].get<double>(), costs["strong_write_ms"].get<double>(), cfg.chunk,
-                costs["strong_read_ms"].get<double>(), costs["draft_token_over_strong_token"].get<double>());
-    std::printf("raw llama.cpp %.1f tok/s, provider %.1f tok/s\nwritten: %s/bench.json, time_per_mode.png, window_means.png\n",
-                overhead["raw_tok_s_median"].get<double>(), overhead["provider_tok_s_median"].get<double>(), out.c_str());
+    print_report(report, repeats, prompts.size(), cfg.chunk, out);
     return 0;
   } catch (...) {
     return wsd::report_error("wsd-bench");

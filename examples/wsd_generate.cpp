@@ -7,9 +7,12 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <wsd/providers/default_models.hpp>
 #include <wsd/providers/llama_cpp.hpp>
 #include <wsd/wsd.hpp>
+
+#include "tools/config_flags.hpp"
 
 namespace {
 
@@ -48,36 +51,28 @@ void progress(std::size_t done, std::size_t total, double seconds) {
   std::fflush(stderr);
 }
 
+// A failed conversation's record: its id and the error, so that --resume retries it.
+nlohmann::json error_record(const std::string& id, const wsd::Error& e) {
+  return {{"id", id}, {"error", e.what()}, {"exit_code", e.exit_code()}};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"wsd-generate: a small aligned model drafts the beginning, a base model takes over"};
   std::string weak_path = wsd::default_weak_model();
   std::string strong_path = wsd::default_strong_model();
-  std::string prompt, input, output, config_path, mode = "online", shared = "auto";
+  std::string prompt, input, output, shared = "auto";
   int threads = 0, context = 4096;
   bool resume = false;
-  wsd::Config cfg;
   app.add_option("--weak", weak_path, "GGUF of the aligned drafter")->capture_default_str();
   app.add_option("--strong", strong_path, "GGUF of the base model")->capture_default_str();
   auto* prompt_opt = app.add_option("--prompt", prompt, "one user message to answer");
   auto* input_opt = app.add_option("--input", input, "conversations, one JSON object per line: {\"id\", \"messages\"}");
   prompt_opt->excludes(input_opt);
   app.add_option("--output", output, "write one JSON record with the trace per conversation");
-  app.add_flag("--resume", resume, "skip ids already in --output and append the rest");
-  app.add_option("--config", config_path, "JSON configuration file (command-line values override it)");
-  auto* mode_opt = app.add_option("--mode", mode, "online (this library) or offline (the reference's three passes)")
-                       ->check(CLI::IsMember({"online", "offline"}));
-  auto* tau = app.add_option("--threshold", cfg.threshold, "tau: switch when the window mean reaches it");
-  auto* win = app.add_option("--window", cfg.window, "w: probabilities per window mean");
-  auto* dmax = app.add_option("--draft-max-tokens", cfg.draft_max_tokens, "the drafter's limit");
-  auto* tmax = app.add_option("--max-tokens", cfg.max_tokens, "accepted draft + continuation");
-  auto* chunk = app.add_option("--chunk", cfg.chunk, "tokens drafted between scoring calls (online)");
-  auto* temp = app.add_option("--temperature", cfg.draft.temperature, "drafting temperature (0: greedy)");
-  auto* top_p = app.add_option("--top-p", cfg.draft.top_p, "drafting nucleus mass");
-  auto* top_k = app.add_option("--top-k", cfg.draft.top_k, "drafting top-k (0: off)");
-  auto* seed = app.add_option("--seed", cfg.draft.seed, "drafting random seed");
-  auto* rule = app.add_option("--switch", cfg.switch_rule, "window-mean | fixed | never | immediate");
+  app.add_flag("--resume", resume, "skip ids already in --output, retry failed ones, and append the rest");
+  wsd::tools::ConfigFlags config_flags(app, wsd::Config{});
   app.add_option("--shared-vocab", shared, "weak ids are strong ids: auto | yes | no")
       ->check(CLI::IsMember({"auto", "yes", "no"}));
   app.add_option("--threads", threads, "llama.cpp threads (0: all cores)");
@@ -91,26 +86,7 @@ int main(int argc, char** argv) {
   try {
     if (prompt.empty() && input.empty()) throw CLI::RequiredError("--prompt or --input");
     if (resume && output.empty()) throw CLI::ValidationError("--resume", "needs --output");
-    if (!config_path.empty()) {
-      const wsd::Config from_file = wsd::read_config(config_path);
-      // Values given on the command line win over the file's.
-      const wsd::Config cli = cfg;
-      cfg = from_file;
-      if (tau->count()) cfg.threshold = cli.threshold;
-      if (win->count()) cfg.window = cli.window;
-      if (dmax->count()) cfg.draft_max_tokens = cli.draft_max_tokens;
-      if (tmax->count()) cfg.max_tokens = cli.max_tokens;
-      if (chunk->count()) cfg.chunk = cli.chunk;
-      if (temp->count()) cfg.draft.temperature = cli.draft.temperature;
-      if (top_p->count()) cfg.draft.top_p = cli.draft.top_p;
-      if (top_k->count()) cfg.draft.top_k = cli.draft.top_k;
-      if (seed->count()) cfg.draft.seed = cli.draft.seed;
-      if (rule->count()) cfg.switch_rule = cli.switch_rule;
-      if (mode_opt->count()) cfg.mode = mode == "online" ? wsd::Mode::online : wsd::Mode::offline;
-    } else {
-      cfg.mode = mode == "online" ? wsd::Mode::online : wsd::Mode::offline;
-    }
-    wsd::validate(cfg, "command line");
+    wsd::Config cfg = config_flags.resolve();
 
     std::vector<wsd::Conversation> conversations;
     if (!input.empty()) {
@@ -136,37 +112,41 @@ int main(int argc, char** argv) {
     const bool show = !writer;
     const auto start = wsd::Clock::now();
 
-    wsd::with_switch_rule(cfg, [&](auto switch_rule) {
-      auto decoder = wsd::make_decoder(weak, strong, switch_rule, cfg);
-      std::size_t finished = 0;
-      for (const auto& c : conversations) {
-        if (done.count(c.id)) {
-          ++finished;
-          continue;
-        }
-        if (show && conversations.size() > 1) std::cout << "### " << c.id << ": " << c.messages.back().content << "\n";
-        bool started_strong = false;
-        wsd::Stream s;
-        if (show) {
-          s.draft = [&](std::string_view t) { std::cout << style.weak_on() << t << std::flush; };
-          s.continuation = [&](std::string_view t) {
-            if (!started_strong) std::cout << style.strong_on(), started_strong = true;
-            std::cout << t << std::flush;
-          };
-        }
-        const wsd::Result r = decoder.decode(c, cfg.mode == wsd::Mode::online ? s : wsd::Stream{});
-        if (show) {
-          if (cfg.mode == wsd::Mode::offline)  // offline writes nothing until the end
-            std::cout << style.weak_on() << r.accepted_text << style.strong_on() << r.continuation_text;
-          std::cout << style.off() << "\n-- " << summary(r) << "\n\n" << std::flush;
-        } else {
-          writer->write(wsd::to_json(r));
-          progress(++finished, conversations.size(),
-                   std::chrono::duration<double>(wsd::Clock::now() - start).count());
-        }
+    auto decoder = wsd::make_decoder(weak, strong, cfg);
+    std::size_t finished = 0;
+    int failure = 0;  // the exit code of the first failed conversation
+    for (const auto& c : conversations) {
+      if (done.count(c.id)) {
+        ++finished;
+        continue;
       }
-    });
-    return 0;
+      if (show && conversations.size() > 1) std::cout << "### " << c.id << ": " << c.messages.back().content << "\n";
+      bool started_weak = false, started_strong = false;
+      wsd::Stream s;
+      if (show) {
+        s.draft = [&](std::string_view t) {
+          if (!started_weak) std::cout << style.weak_on(), started_weak = true;
+          std::cout << t << std::flush;
+        };
+        s.continuation = [&](std::string_view t) {
+          if (!started_strong) std::cout << style.strong_on(), started_strong = true;
+          std::cout << t << std::flush;
+        };
+      }
+      try {
+        const wsd::Result r = decoder.decode(c, s);
+        if (show) std::cout << style.off() << "\n-- " << summary(r) << "\n\n" << std::flush;
+        else writer->write(wsd::to_json(r));
+      } catch (const wsd::Error& e) {  // this conversation fails; the others still run
+        if (show) std::cout << style.off() << std::flush;
+        std::fprintf(stderr, "%swsd-generate: %s\n", show ? "" : "\n", e.what());
+        if (writer) writer->write(error_record(c.id, e));
+        if (failure == 0) failure = e.exit_code();
+      }
+      if (!show)
+        progress(++finished, conversations.size(), std::chrono::duration<double>(wsd::Clock::now() - start).count());
+    }
+    return failure;
   } catch (const CLI::Error& e) {
     return app.exit(e) == 0 ? 0 : wsd::kExitUsage;
   } catch (...) {

@@ -77,8 +77,8 @@ inline std::vector<Conversation> read_conversations(const std::string& path) {
   return read_conversations(in, path);
 }
 
-// The ids already in a results file, for resuming; a torn last line (a killed run) is ignored,
-// any other bad line is an error.
+// The ids already answered in a results file, for resuming: records with an `error` field are
+// failures to retry; a torn last line (a killed run) is ignored, any other bad line is an error.
 inline std::set<std::string> finished_ids(const std::string& path) {
   std::set<std::string> ids;
   std::ifstream in(path, std::ios::binary);
@@ -89,7 +89,8 @@ inline std::set<std::string> finished_ids(const std::string& path) {
   for (std::size_t i = 0; i < lines.size(); ++i) {
     if (lines[i].empty()) continue;
     try {
-      ids.insert(nlohmann::json::parse(lines[i]).at("id").get<std::string>());
+      const auto record = nlohmann::json::parse(lines[i]);
+      if (!record.contains("error")) ids.insert(record.at("id").get<std::string>());
     } catch (const nlohmann::json::exception&) {
       if (i + 1 == lines.size()) break;  // the line a kill cut short
       throw InputError(path + ":" + std::to_string(i + 1) + ": not a result record; cannot resume");
@@ -119,16 +120,34 @@ class ResultWriter {
   }
 
  private:
-  // A run killed mid-line leaves a partial last line: cut it so the next record starts clean.
+  // Before appending: drops a partial last line (a run killed mid-line) and the records of failed
+  // conversations (they are retried), writing the rest to a new file renamed over the old one.
   void drop_torn_tail() {
     std::ifstream in(path_, std::ios::binary);
     if (!in) return;
-    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (all.empty() || all.back() == '\n') return;
-    all.resize(all.rfind('\n') == std::string::npos ? 0 : all.rfind('\n') + 1);
+    std::string kept, line;
+    bool changed = false;
+    while (std::getline(in, line)) {
+      if (in.eof()) {  // no newline after it: torn
+        changed = true;
+        break;
+      }
+      const auto record = nlohmann::json::parse(line, nullptr, false);
+      if (record.is_object() && record.contains("error")) {
+        changed = true;
+        continue;
+      }
+      kept += line + "\n";
+    }
     in.close();
-    std::ofstream out(path_, std::ios::binary | std::ios::trunc);
-    out << all;
+    if (!changed) return;
+    const std::string tmp = path_ + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+      out << kept;
+      if (!out.flush()) throw InputError(tmp + ": write failed (disk full?)");
+    }
+    std::filesystem::rename(tmp, path_);
   }
 
   std::string path_;

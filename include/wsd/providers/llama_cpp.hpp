@@ -1,6 +1,7 @@
 #pragma once
-// A logits provider over llama.cpp: a GGUF model, its own vocabulary and chat template, batched
-// scoring with logits for the rows asked for, and KV-cache rollback.
+// llama.cpp behind wsd's contract: LlamaModel (weights, vocabulary, chat template; loaded once,
+// shared, const) and LlamaSequence (one KV cache over it: batched append with the logits rows asked
+// for, rollback). LlamaProvider is a model with one sequence.
 #include <llama.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 
 #include "wsd/concepts.hpp"
 #include "wsd/errors.hpp"
+#include "wsd/providers/cpu_check.hpp"
 #include "wsd/text_util.hpp"
 
 namespace wsd {
@@ -104,54 +106,42 @@ inline std::string default_system_message(std::string_view tmpl) {
 }
 }  // namespace detail
 
-class LlamaProvider {
+// The weights, vocabulary and chat template of a GGUF model: loaded once and shared by its
+// sequences (std::shared_ptr<const LlamaModel>); const and safe to use from several threads.
+class LlamaModel {
  public:
-  explicit LlamaProvider(const std::string& path, LlamaOptions options = {}) : path_(path), options_(options) {
+  explicit LlamaModel(const std::string& path, LlamaOptions options = {}) : path_(path), options_(options) {
+    check_llama_cpu();
     detail::llama_backend_once(options.quiet);
     detail::check_gguf_file(path);
     llama_model_params mp = llama_model_default_params();
-    mp.use_extra_bufts = !options.batch_invariant;
+    // Extra buffer types repack weights (and hold AMX kernels): off in batch-invariant mode, and
+    // off where the build has AMX kernels that this CPU cannot run.
+    mp.use_extra_bufts = !options.batch_invariant && (!ggml_cpu_has_amx_int8() || llama_amx_usable());
     detail::LlamaErrors::get().take();
     model_.reset(llama_model_load_from_file(path.c_str(), mp));
     if (!model_)
       throw ModelError("model file " + path + " could not be loaded by llama.cpp: truncated or unsupported GGUF" +
                        detail::llama_said());
     vocab_ = llama_model_get_vocab(model_.get());
-    llama_context_params cp = llama_context_default_params();
-    cp.n_ctx = static_cast<uint32_t>(options.context);
-    cp.n_batch = static_cast<uint32_t>(options.batch);
-    cp.n_ubatch = static_cast<uint32_t>(options.batch);
-    cp.n_seq_max = 1;
-    const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    cp.n_threads = threads;
-    cp.n_threads_batch = threads;
-    cp.swa_full = true;  // a sliding-window cache must keep every position, or rollback cannot work
-    cp.no_perf = true;
-    if (options.batch_invariant) {
-      cp.n_ubatch = static_cast<uint32_t>(std::min(options.batch, kInvariantUbatch));
-      cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_ENABLED;
-    }
-    ctx_.reset(llama_init_from_model(model_.get(), cp));
-    if (!ctx_)
-      throw ModelError("llama.cpp could not create a context of " + std::to_string(options.context) + " tokens for " +
-                       path + detail::llama_said());
     n_vocab_ = static_cast<std::size_t>(llama_vocab_n_tokens(vocab_));
     // As the reference: a model whose tokenizer has a BOS token gets it first (unless already there).
     if (const Token bos = llama_vocab_bos(vocab_); bos != LLAMA_TOKEN_NULL) special_.bos = bos;
-    for (Token t = 0; t < static_cast<Token>(n_vocab_); ++t)
+    pieces_.reserve(n_vocab_);
+    skipped_.reserve(n_vocab_);
+    for (Token t = 0; t < static_cast<Token>(n_vocab_); ++t) {
       if (llama_vocab_is_eog(vocab_, t)) special_.end_of_generation.push_back(t);
-    pieces_.resize(n_vocab_);
-    batch_ = llama_batch_init(options.batch, 0, 1);
+      pieces_.push_back(piece(t));  // all at load, so that token_text is a const lookup
+      skipped_.push_back((llama_vocab_get_attr(vocab_, t) & (LLAMA_TOKEN_ATTR_CONTROL | LLAMA_TOKEN_ATTR_UNKNOWN)) != 0);
+    }
   }
-  ~LlamaProvider() { llama_batch_free(batch_); }
-  LlamaProvider(const LlamaProvider&) = delete;
-  LlamaProvider& operator=(const LlamaProvider&) = delete;
+  LlamaModel(const LlamaModel&) = delete;
+  LlamaModel& operator=(const LlamaModel&) = delete;
 
   std::size_t vocab_size() const { return n_vocab_; }
   const SpecialTokens& special_tokens() const { return special_; }
-  std::size_t length() const { return tokens_.size(); }
-  std::size_t context_size() const { return static_cast<std::size_t>(llama_n_ctx(ctx_.get())); }
   const std::string& path() const { return path_; }
+  const LlamaOptions& options() const { return options_; }
 
   std::vector<Token> tokenize(std::string_view text) const {
     std::vector<Token> out(text.size() + 8);
@@ -167,72 +157,24 @@ class LlamaProvider {
     return out;
   }
 
-  // The token's bytes with special tokens rendered (cached: pieces are asked for often).
+  // The token's bytes with special tokens rendered.
   const std::string& token_text(Token t) const {
     check_token(t);
-    auto& p = pieces_[static_cast<std::size_t>(t)];
-    if (!p) p = piece(t, true);
-    return *p;
+    return pieces_[static_cast<std::size_t>(t)];
   }
 
   std::string detokenize(std::span<const Token> tokens) const {
     std::string out;
     for (Token t : tokens) {
       check_token(t);
-      if (llama_vocab_get_attr(vocab_, t) & (LLAMA_TOKEN_ATTR_CONTROL | LLAMA_TOKEN_ATTR_UNKNOWN)) continue;
-      out += token_text(t);
+      if (!skipped_[static_cast<std::size_t>(t)]) out += pieces_[static_cast<std::size_t>(t)];
     }
     return out;
   }
 
-  // Appends tokens to the KV cache in llama_decode calls of at most `batch` tokens and returns
-  // the logits of the rows asked for (indices into tokens, ascending).
-  LogitsBlock append(std::span<const Token> tokens, std::span<const std::size_t> rows) {
-    if (tokens_.size() + tokens.size() > context_size())
-      throw ContextOverflowError(path_ + ": " + std::to_string(tokens_.size() + tokens.size()) +
-                                 " tokens do not fit its context window of " + std::to_string(context_size()) +
-                                 " tokens (shorten the conversation, lower the token limits or raise the context)");
-    logits_.clear();
-    std::size_t next_row = 0;
-    const std::size_t batch = static_cast<std::size_t>(options_.batch);
-    for (std::size_t begin = 0; begin < tokens.size(); begin += batch) {
-      const std::size_t end = std::min(tokens.size(), begin + batch);
-      batch_.n_tokens = static_cast<int32_t>(end - begin);
-      std::size_t outputs = 0;
-      const std::size_t first_row = next_row;
-      for (std::size_t i = begin; i < end; ++i) {
-        check_token(tokens[i]);
-        const std::size_t j = i - begin;
-        batch_.token[j] = tokens[i];
-        batch_.pos[j] = static_cast<llama_pos>(tokens_.size() + i);
-        batch_.n_seq_id[j] = 1;
-        batch_.seq_id[j][0] = 0;
-        const bool wanted = next_row < rows.size() && rows[next_row] == i;
-        batch_.logits[j] = wanted;
-        if (wanted) ++next_row, ++outputs;
-      }
-      if (const int rc = llama_decode(ctx_.get(), batch_); rc != 0)
-        throw ModelError(path_ + ": llama_decode failed with code " + std::to_string(rc) + detail::llama_said());
-      if (outputs > 0) {
-        const float* data = llama_get_logits(ctx_.get());
-        if (end == tokens.size() && first_row == 0) {  // all wanted rows came from this one call: no copy
-          tokens_.insert(tokens_.end(), tokens.begin(), tokens.end());
-          if (next_row != rows.size()) throw std::invalid_argument("LlamaProvider::append: rows must be ascending indices into tokens");
-          return {data, rows.size(), n_vocab_};
-        }
-        logits_.insert(logits_.end(), data, data + outputs * n_vocab_);
-      }
-    }
-    tokens_.insert(tokens_.end(), tokens.begin(), tokens.end());
-    if (next_row != rows.size()) throw std::invalid_argument("LlamaProvider::append: rows must be ascending indices into tokens");
-    return {logits_.data(), rows.size(), n_vocab_};
-  }
-
-  void rollback(std::size_t n) {
-    if (n >= tokens_.size()) return;
-    if (!llama_memory_seq_rm(llama_get_memory(ctx_.get()), 0, static_cast<llama_pos>(n), -1))
-      throw ModelError(path_ + ": llama.cpp could not roll its cache back to " + std::to_string(n) + " tokens");
-    tokens_.resize(n);
+  void check_token(Token t) const {
+    if (t < 0 || static_cast<std::size_t>(t) >= n_vocab_)
+      throw ProviderError(path_ + ": token id " + std::to_string(t) + " is outside its vocabulary of " + std::to_string(n_vocab_));
   }
 
   // The model's own chat template from its metadata, with the generation prompt added.
@@ -274,25 +216,18 @@ class LlamaProvider {
     return buf;
   }
 
-  // Raw handles, for measuring llama.cpp without this provider in between.
-  llama_context* context() { return ctx_.get(); }
+  llama_model* handle() const { return model_.get(); }
   const llama_vocab* vocab() const { return vocab_; }
 
  private:
   struct ModelFree { void operator()(llama_model* m) const { llama_model_free(m); } };
-  struct ContextFree { void operator()(llama_context* c) const { llama_free(c); } };
 
-  void check_token(Token t) const {
-    if (t < 0 || static_cast<std::size_t>(t) >= n_vocab_)
-      throw ProviderError(path_ + ": token id " + std::to_string(t) + " is outside its vocabulary of " + std::to_string(n_vocab_));
-  }
-
-  std::string piece(Token t, bool special) const {
+  std::string piece(Token t) const {
     std::string out(64, '\0');
-    int n = llama_token_to_piece(vocab_, t, out.data(), static_cast<int32_t>(out.size()), 0, special);
+    int n = llama_token_to_piece(vocab_, t, out.data(), static_cast<int32_t>(out.size()), 0, true);
     if (n < 0) {
       out.resize(static_cast<std::size_t>(-n));
-      n = llama_token_to_piece(vocab_, t, out.data(), static_cast<int32_t>(out.size()), 0, special);
+      n = llama_token_to_piece(vocab_, t, out.data(), static_cast<int32_t>(out.size()), 0, true);
     }
     out.resize(static_cast<std::size_t>(std::max(n, 0)));
     return out;
@@ -301,16 +236,143 @@ class LlamaProvider {
   std::string path_;
   LlamaOptions options_;
   std::unique_ptr<llama_model, ModelFree> model_;
-  std::unique_ptr<llama_context, ContextFree> ctx_;
   const llama_vocab* vocab_ = nullptr;
   std::size_t n_vocab_ = 0;
   SpecialTokens special_;
-  mutable std::vector<std::optional<std::string>> pieces_;
+  std::vector<std::string> pieces_;
+  std::vector<bool> skipped_;
+};
+
+// One sequence over a shared LlamaModel: its own KV cache, append and rollback (a LogitsProvider
+// and a ChatProvider; the vocabulary and template are the model's).
+class LlamaSequence {
+ public:
+  explicit LlamaSequence(std::shared_ptr<const LlamaModel> model) : model_(std::move(model)) {
+    const LlamaOptions& options = model_->options();
+    llama_context_params cp = llama_context_default_params();
+    cp.n_ctx = static_cast<uint32_t>(options.context);
+    cp.n_batch = static_cast<uint32_t>(options.batch);
+    cp.n_ubatch = static_cast<uint32_t>(options.batch);
+    cp.n_seq_max = 1;
+    const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    cp.n_threads = threads;
+    cp.n_threads_batch = threads;
+    cp.swa_full = true;  // a sliding-window cache must keep every position, or rollback cannot work
+    cp.no_perf = true;
+    if (options.batch_invariant) {
+      cp.n_ubatch = static_cast<uint32_t>(std::min(options.batch, kInvariantUbatch));
+      cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_ENABLED;
+    }
+    ctx_.reset(llama_init_from_model(model_->handle(), cp));
+    if (!ctx_)
+      throw ModelError("llama.cpp could not create a context of " + std::to_string(options.context) + " tokens for " +
+                       model_->path() + detail::llama_said());
+    batch_ = llama_batch_init(options.batch, 0, 1);
+  }
+  ~LlamaSequence() { llama_batch_free(batch_); }
+  LlamaSequence(const LlamaSequence&) = delete;
+  LlamaSequence& operator=(const LlamaSequence&) = delete;
+
+  // The vocabulary and template: the model's.
+  std::size_t vocab_size() const { return model_->vocab_size(); }
+  const SpecialTokens& special_tokens() const { return model_->special_tokens(); }
+  std::vector<Token> tokenize(std::string_view text) const { return model_->tokenize(text); }
+  const std::string& token_text(Token t) const { return model_->token_text(t); }
+  std::string detokenize(std::span<const Token> tokens) const { return model_->detokenize(tokens); }
+  std::string apply_chat_template(const Conversation& c) const { return model_->apply_chat_template(c); }
+  std::string metadata(const std::string& key) const { return model_->metadata(key); }
+  const std::string& path() const { return model_->path(); }
+  const std::shared_ptr<const LlamaModel>& model() const { return model_; }
+
+  std::size_t length() const { return tokens_.size(); }
+  std::size_t context_size() const { return static_cast<std::size_t>(llama_n_ctx(ctx_.get())); }
+
+  // Appends tokens to the KV cache in llama_decode calls of at most `batch` tokens and returns
+  // the logits of the rows asked for (ascending indices into tokens). Everything is checked
+  // before the first call; a failing call rolls the cache back to where it was.
+  LogitsBlock append(std::span<const Token> tokens, std::span<const std::size_t> rows) {
+    if (tokens_.size() + tokens.size() > context_size())
+      throw ContextOverflowError(path() + ": " + std::to_string(tokens_.size() + tokens.size()) +
+                                 " tokens do not fit its context window of " + std::to_string(context_size()) +
+                                 " tokens (shorten the conversation, lower the token limits or raise the context)");
+    for (Token t : tokens) model_->check_token(t);
+    for (std::size_t r = 0; r < rows.size(); ++r)
+      if (rows[r] >= tokens.size() || (r > 0 && rows[r] <= rows[r - 1]))
+        throw ProviderError(path() + ": append: rows must be ascending indices into the " +
+                            std::to_string(tokens.size()) + " tokens appended");
+    const std::size_t before = tokens_.size();
+    try {
+      return decode(tokens, rows);
+    } catch (...) {
+      llama_memory_seq_rm(llama_get_memory(ctx_.get()), 0, static_cast<llama_pos>(before), -1);
+      tokens_.resize(before);
+      throw;
+    }
+  }
+
+  void rollback(std::size_t n) {
+    if (n >= tokens_.size()) return;
+    if (!llama_memory_seq_rm(llama_get_memory(ctx_.get()), 0, static_cast<llama_pos>(n), -1))
+      throw ModelError(path() + ": llama.cpp could not roll its cache back to " + std::to_string(n) + " tokens");
+    tokens_.resize(n);
+  }
+
+  // The raw context, for measuring llama.cpp without this provider in between.
+  llama_context* context() { return ctx_.get(); }
+
+ private:
+  struct ContextFree { void operator()(llama_context* c) const { llama_free(c); } };
+
+  LogitsBlock decode(std::span<const Token> tokens, std::span<const std::size_t> rows) {
+    const std::size_t n_vocab = vocab_size();
+    logits_.clear();
+    std::size_t next_row = 0;
+    const std::size_t batch = static_cast<std::size_t>(model_->options().batch);
+    for (std::size_t begin = 0; begin < tokens.size(); begin += batch) {
+      const std::size_t end = std::min(tokens.size(), begin + batch);
+      batch_.n_tokens = static_cast<int32_t>(end - begin);
+      std::size_t outputs = 0;
+      const std::size_t first_row = next_row;
+      for (std::size_t i = begin; i < end; ++i) {
+        const std::size_t j = i - begin;
+        batch_.token[j] = tokens[i];
+        batch_.pos[j] = static_cast<llama_pos>(tokens_.size() + j);
+        batch_.n_seq_id[j] = 1;
+        batch_.seq_id[j][0] = 0;
+        const bool wanted = next_row < rows.size() && rows[next_row] == i;
+        batch_.logits[j] = wanted;
+        if (wanted) ++next_row, ++outputs;
+      }
+      if (const int rc = llama_decode(ctx_.get(), batch_); rc != 0)
+        throw ModelError(path() + ": llama_decode failed with code " + std::to_string(rc) + detail::llama_said());
+      tokens_.insert(tokens_.end(), tokens.begin() + static_cast<std::ptrdiff_t>(begin),
+                     tokens.begin() + static_cast<std::ptrdiff_t>(end));
+      if (outputs > 0) {
+        const float* data = llama_get_logits(ctx_.get());
+        if (end == tokens.size() && first_row == 0) return {data, rows.size(), n_vocab};  // one call held all rows: no copy
+        logits_.insert(logits_.end(), data, data + outputs * n_vocab);
+      }
+    }
+    return {logits_.data(), rows.size(), n_vocab};
+  }
+
+  std::shared_ptr<const LlamaModel> model_;
+  std::unique_ptr<llama_context, ContextFree> ctx_;
   std::vector<Token> tokens_;
   std::vector<float> logits_;
   llama_batch batch_{};
 };
 
+// A model with one sequence, loaded from a GGUF file: the one-conversation use, as simple as that.
+// Several sequences of one model: LlamaSequence(provider.model()), or share a LlamaModel directly.
+class LlamaProvider : public LlamaSequence {
+ public:
+  explicit LlamaProvider(const std::string& path, LlamaOptions options = {})
+      : LlamaSequence(std::make_shared<const LlamaModel>(path, options)) {}
+};
+
+static_assert(Vocabulary<LlamaModel>);
+static_assert(ChatProvider<LlamaSequence>);
 static_assert(ChatProvider<LlamaProvider>);
 
 }  // namespace wsd
