@@ -51,9 +51,9 @@ Pair providers(const Case& c) {
   return {toy::ToyProvider(toy::Vocabulary::characters(), c.weak), toy::ToyProvider(strong_vocab, c.strong)};
 }
 
-wsd::Result run(const Case& c, wsd::Mode mode, wsd::Config config_override = {}, bool use_override = false) {
+wsd::Result run(const Case& c, wsd::Mode mode) {
   Pair p = providers(c);
-  wsd::Config cfg = use_override ? config_override : c.config;
+  const wsd::Config& cfg = c.config;
   auto decoder = wsd::make_decoder(p.weak, p.strong, wsd::WindowMeanSwitch(cfg.threshold, cfg.window), cfg);
   auto r = mode == wsd::Mode::online ? decoder.decode_online(c.conversation) : decoder.decode_offline(c.conversation);
   if (mode == wsd::Mode::online) {
@@ -67,6 +67,17 @@ wsd::Result run(const Case& c, wsd::Mode mode, wsd::Config config_override = {},
     REQUIRE(state.size() <= expected.size());
     CHECK(std::equal(state.begin(), state.end(), expected.begin()));
   }
+  return r;
+}
+
+// The same case with a strong side that only scores (log p of targets, its own sampler, no rows).
+wsd::Result run_scoring_only(const Case& c, wsd::Mode mode, std::size_t* score_calls = nullptr) {
+  Pair p = providers(c);
+  auto strong_vocab = c.different_vocabularies ? toy::Vocabulary::words() : toy::Vocabulary::characters();
+  toy::ToyScorer strong(strong_vocab, c.strong, c.config.continuation);
+  auto decoder = wsd::make_decoder(p.weak, strong, c.config);
+  auto r = mode == wsd::Mode::online ? decoder.decode_online(c.conversation) : decoder.decode_offline(c.conversation);
+  if (score_calls) *score_calls = strong.score_calls;
   return r;
 }
 
@@ -116,6 +127,25 @@ TEST_CASE("online equals offline with seeded sampling in both phases (240 random
     switched += offline.reason == wsd::DraftEnd::switched;
   }
   CHECK(switched >= 40);
+}
+
+TEST_CASE("a strong model that only scores targets drives the same suite: online equals offline, and both "
+          "equal the full-row path (480 random cases, greedy and sampled)", "[online][offline][scoring]") {
+  int switched = 0;
+  for (std::uint64_t seed : {std::uint64_t{1}, std::uint64_t{1001}}) {
+    for (std::uint64_t s = seed; s < seed + 240; ++s) {
+      const Case c = random_case(s, seed == 1001);
+      INFO("seed " << s << " chunk=" << c.config.chunk << " different vocabularies=" << c.different_vocabularies);
+      std::size_t online_calls = 0, offline_calls = 0;
+      const auto offline = run_scoring_only(c, wsd::Mode::offline, &offline_calls);
+      const auto online = run_scoring_only(c, wsd::Mode::online, &online_calls);
+      require_same_response(online, offline);
+      require_same_response(online, run(c, wsd::Mode::online));
+      CHECK(offline_calls <= 1);  // the reference scores its whole draft in one request
+      switched += offline.reason == wsd::DraftEnd::switched;
+    }
+  }
+  CHECK(switched >= 80);
 }
 
 TEST_CASE("the chunk size does not change the response", "[online]") {

@@ -191,3 +191,61 @@ class ToyProvider {
 static_assert(wsd::ChatProvider<ToyProvider>);
 
 }  // namespace toy
+
+namespace toy {
+
+// The strong side as a serving engine sees it: only the scoring contract (log p of given targets,
+// writing with its own sampler), no logits rows, and no state kept between calls: every call
+// reads its whole context again, as a stateless HTTP engine would.
+class ToyScorer {
+ public:
+  ToyScorer(Vocabulary vocab, ModelShape shape, wsd::SamplingParams sampling = {})
+      : model_(std::move(vocab), shape), sampler_(sampling) {}
+
+  std::size_t vocab_size() const { return model_.vocab_size(); }
+  const wsd::SpecialTokens& special_tokens() const { return model_.special_tokens(); }
+  std::vector<Token> tokenize(std::string_view text) const { return model_.tokenize(text); }
+  const std::string& token_text(Token t) const { return model_.token_text(t); }
+  std::string detokenize(std::span<const Token> tokens) const { return model_.detokenize(tokens); }
+
+  void reset() { sampler_.reset(); }
+
+  std::vector<double> score(std::span<const Token> context, std::span<const Token> targets) {
+    ++score_calls;
+    std::vector<Token> all(context.begin(), context.end());
+    all.insert(all.end(), targets.begin(), targets.end());
+    std::vector<std::size_t> rows;
+    for (std::size_t i = context.size() - 1; i + 1 < all.size(); ++i) rows.push_back(i);
+    model_.rollback(0);
+    const wsd::LogitsBlock block = model_.append(all, rows);
+    std::vector<double> out;
+    for (std::size_t i = 0; i < targets.size(); ++i)
+      out.push_back(wsd::log_token_probability(block.row(i), block.vocab, targets[i]));
+    return out;
+  }
+
+  wsd::WriteEnd write(std::span<const Token> context, std::size_t max_tokens, const wsd::TokenCallback& on_token) {
+    std::vector<Token> all(context.begin(), context.end());
+    for (std::size_t written = 0; written < max_tokens; ++written) {
+      model_.rollback(0);
+      const std::size_t last = all.size() - 1;
+      const wsd::LogitsBlock block = model_.append(all, std::span<const std::size_t>(&last, 1));
+      const Token t = sampler_.sample(block.row(0), block.vocab);
+      if (model_.special_tokens().ends_generation(t)) return wsd::WriteEnd::eos;  // an engine stops by itself
+      if (!on_token(t)) return wsd::WriteEnd::callback;
+      all.push_back(t);
+    }
+    return wsd::WriteEnd::length;
+  }
+
+  std::size_t score_calls = 0;
+
+ private:
+  ToyProvider model_;
+  wsd::Sampler sampler_;
+};
+
+static_assert(wsd::ScoringSequence<ToyScorer>);
+static_assert(!wsd::LogitsProvider<ToyScorer>);
+
+}  // namespace toy

@@ -107,7 +107,7 @@ concept WeakDrafterPolicy = requires(W& w, const W& cw, const Conversation& c, s
 };
 
 // The strong side as the decoder drives it: prompt(conversation), bridge(prompt, draft) to its
-// tokens, start(prompt) to read the prompt, probabilities(context, targets) of drafted tokens,
+// tokens, start() a response, probabilities(context, targets) of drafted tokens,
 // forget() its cache (the reference re-reads), continue_writing(context, kept_text, max_tokens, stream),
 // the answer's text (detokenize, cut_at_stop, stops) and counters of its work.
 template <class S>
@@ -116,7 +116,7 @@ concept StrongModelPolicy = requires(S& s, const S& cs, const Conversation& c, c
                                      std::string_view text, AnswerStream& stream) {
   { s.prompt(c) } -> std::same_as<StrongPrompt>;
   { cs.bridge(p, d) } -> std::same_as<BridgedDraft>;
-  { s.start(p) };
+  { s.start() };
   { s.probabilities(tokens, tokens) } -> std::same_as<std::vector<double>>;
   { s.forget() };
   { s.continue_writing(tokens, text, n, stream) } -> std::same_as<Continuation>;

@@ -77,7 +77,7 @@ class WeakToStrongDecoder {
     Trace trace(*this, c, Mode::online);
     AnswerStream answer(stream, strong_.stops());
     const StrongPrompt prompt = strong_.prompt(c);
-    strong_.start(prompt);
+    strong_.start();
     std::vector<Token> judged;  // drafted strong tokens the rule has seen, in order; all are kept
     std::optional<Handoff> handoff;
     if (rule_.skips_draft()) handoff = Handoff{DraftEnd::switched, 0};
@@ -112,6 +112,7 @@ class WeakToStrongDecoder {
     Trace trace(*this, c, Mode::offline);
     AnswerStream answer(stream, strong_.stops());
     const StrongPrompt prompt = strong_.prompt(c);
+    strong_.start();
     std::vector<Token> drafted;
     Handoff handoff{DraftEnd::switched, 0};
     if (!rule_.skips_draft()) {
@@ -120,8 +121,7 @@ class WeakToStrongDecoder {
       }
       const BridgedDraft bridged = strong_.bridge(prompt, weak_.view());
       drafted.assign(bridged.tokens.begin() + static_cast<std::ptrdiff_t>(bridged.prompt_tokens), bridged.tokens.end());
-      strong_.start(prompt);  // pass 2: the strong model scores all of it
-      const auto probs = strong_.probabilities(prompt.tokens, drafted);
+      const auto probs = strong_.probabilities(prompt.tokens, drafted);  // pass 2: scores of all of it
       std::optional<std::size_t> first_switch;
       for (std::size_t k = 0; k < probs.size(); ++k)
         if (trace.judge(probs[k]) && !first_switch) first_switch = k + 1;

@@ -63,15 +63,16 @@ class StrongModel {
     return timed([&] { return bridge_text(model(), p, draft); });
   }
 
-  // A new response: reads the prompt, so that scoring the first chunk reads only the chunk.
-  void start(const StrongPrompt& p) {
+  // A new response (the model reads the prompt with the first drafted tokens it scores).
+  void start() {
     timed([&] { model().reset(); });
-    probabilities(p.tokens, {});
+    held_.clear();
   }
 
   // P(targets[i] | context, targets[..i]) for each drafted target, from the model's own
   // distribution (never a sampler's).
   std::vector<double> probabilities(std::span<const Token> context, std::span<const Token> targets) {
+    if (targets.empty()) return {};  // nothing to ask the model
     std::vector<double> p = timed([&] { return model().score(context, targets); });
     if (p.size() != targets.size())
       throw ProviderError("strong model returned " + std::to_string(p.size()) + " log-probabilities for " +
