@@ -53,7 +53,7 @@ int main() {
   CharModel weak(0.5f), strong(2.0f);
   wsd::Config config;  // the reference's defaults: tau 0.8, w 6
   config.max_tokens = 80;
-  auto decoder = wsd::make_decoder(weak, strong, wsd::WindowMeanSwitch(config.threshold, config.window), config);
+  auto decoder = wsd::make_decoder(weak, strong, config);
   const wsd::Result r = decoder.decode({"hello", {{"user", "Say hello."}}});
   std::cout << "kept " << r.accept_index + 1 << " drafted tokens (" << wsd::to_string(r.reason) << ")\n"
             << "answer: " << r.text << "\n";

@@ -242,3 +242,16 @@ TEST_CASE("an error in a conversation names it once", "[contract][errors]") {
     CHECK(what.find("conversation 'empty'", 1) == std::string::npos);
   }
 }
+
+TEST_CASE("the weak model alone writes the whole answer, streamed as it is written", "[contract][stream]") {
+  wsd::Config cfg = long_answer();
+  auto weak = weak_model(), strong = strong_model();
+  auto d = wsd::make_decoder(weak, strong, cfg);
+  std::string streamed;
+  const auto r = d.decode_weak_only(kTea, {[&](std::string_view t) { streamed += t; }, {}});
+  CHECK_FALSE(r.text.empty());
+  CHECK(streamed == r.text);
+  CHECK(r.weak_tokens <= cfg.max_tokens);
+  CHECK(r.strong_processed == 0);
+  CHECK(r.accept_index == -1);
+}

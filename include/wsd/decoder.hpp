@@ -140,10 +140,14 @@ class WeakToStrongDecoder {
 
   Result weak_only(const Conversation& c, const Stream& stream) {
     Trace trace(*this, c, Mode::online);
-    AnswerStream answer(stream, StopStrings{});
+    const StopStrings none;  // the drafter cuts its own stop strings
+    AnswerStream answer(stream, none);
     weak_.start(c, config_.max_tokens);
-    while (!answer.cancelled() && weak_.draft(config_.chunk)) answer.draft(weak_.view().text.substr(0, weak_.view().settled_bytes));
-    answer.continuation(weak_.view().text, {}, true);
+    while (!answer.cancelled() && weak_.draft(config_.chunk)) {
+      const DraftView draft = weak_.view();
+      answer.draft(draft.text.substr(0, draft.settled_bytes));
+    }
+    answer.draft(weak_.view().text);
     return trace.finish_weak_only(answer.cancelled() ? DraftEnd::cancelled : weak_.end_reason());
   }
 
