@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps llama models configure build test unit-test demo bench sanitize fuzz clean
+.PHONY: all deps llama models configure build test unit-test demo bench serve server sanitize fuzz clean
 
 all: build
 
@@ -23,8 +23,17 @@ configure: llama
 build: configure
 	cmake --build $(BUILD) -j$(JOBS)
 
+# llama-cpp-python's OpenAI-compatible server on the same llama.cpp build.
+server: llama
+	bash cmake/setup-server.sh >/dev/null
+
+# Serves the strong model at http://127.0.0.1:$(PORT)/v1 (Ctrl-C stops it).
+PORT ?= 8000
+serve: server models
+	"$$(bash cmake/setup-server.sh)/bin/python" -m llama_cpp.server --model "$(WSD_HOME)/models/gemma-3-270m-Q4_K_M.gguf" --host 127.0.0.1 --port $(PORT)
+
 # The whole suite: unit tests (no models needed) and the model tests (label "models").
-test: build models
+test: build models server
 	cd $(BUILD) && ctest --output-on-failure -j1
 
 # Only the tests that need no models.
