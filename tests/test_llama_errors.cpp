@@ -56,3 +56,14 @@ TEST_CASE("a truncated GGUF file is a ModelError, not a crash", "[llama][errors]
     CHECK_THROWS_WITH(wsd::LlamaProvider(path), Catch::Contains(path) && Catch::Contains("could not be loaded"));
   }
 }
+
+TEST_CASE("this CPU runs the llama.cpp build, and the AMX probe answers from a child process", "[llama][cpu]") {
+  CHECK_NOTHROW(wsd::check_llama_cpu());  // the build's instruction sets are all present here
+  const bool works = wsd::amx_works();    // a fault would kill only the probe's child
+  CHECK(works == wsd::amx_works());       // cached
+  __builtin_cpu_init();
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  __asm__ volatile("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(7), "c"(0));
+  if (!(edx & (1u << 24))) CHECK_FALSE(works);  // no AMX advertised: never used
+  if (!ggml_cpu_has_amx_int8()) CHECK_FALSE(wsd::llama_amx_usable());  // no AMX kernels built in
+}
