@@ -38,16 +38,13 @@ class ConfigFlags {
         ->check(CLI::IsMember({"online", "offline"}));
   }
 
-  // The configuration: defaults, then the --config file, then the flags given.
+  // The configuration: defaults, then the --config file's fields, then the flags given.
   Config resolve() const {
-    const nlohmann::json defaults = to_json(defaults_);
-    nlohmann::json merged = defaults;
+    nlohmann::json merged = to_json(defaults_);
     if (!path_.empty()) {
-      const Config file = read_config(path_);  // checked on its own, so errors name the file
-      const nlohmann::json given = file_fields();
-      merged = to_json(file);
-      for (const auto& [key, value] : defaults.items())  // fields the file leaves out keep the tool's defaults
-        if (!given.contains(key)) merged[key] = value;
+      const nlohmann::json file = read_config_json(path_);
+      config_from_json(file, path_);  // checked on its own, so errors name the file
+      merged.merge_patch(file);
     }
     merged.merge_patch(patch_);
     return config_from_json(merged, "command line");
@@ -59,11 +56,6 @@ class ConfigFlags {
     auto* opt = app.add_option_function<T>(
         name, [this, pointer](const T& v) { patch_[nlohmann::json::json_pointer(pointer)] = v; }, help);
     if constexpr (std::is_same_v<T, std::vector<std::string>>) opt->expected(1, -1);
-  }
-
-  nlohmann::json file_fields() const {
-    std::ifstream in(path_, std::ios::binary);
-    return nlohmann::json::parse(in, nullptr, false);
   }
 
   Config defaults_;

@@ -25,23 +25,22 @@ struct Samplers {
 // The samplers a configuration names: config.draft and config.continuation.
 inline Samplers<> samplers(const Config& config) { return {Sampler(config.draft), Sampler(config.continuation)}; }
 
+// What make_decoder takes as the strong model: a full-row provider or a scoring sequence.
+template <class S>
+concept StrongSide = LogitsProvider<S> || ScoringSequence<S>;
+
 // The strong side as the decoder sees it: a full-row provider through FullRowScorer, or a
 // ScoringSequence used as it is (held by reference).
-template <class StrongSide, TokenSampler S>
-auto strong_sequence(StrongSide& strong, S sampler) {
-  if constexpr (ScoringSequence<StrongSide>) {
-    return std::ref(strong);
-  } else {
-    static_assert(LogitsProvider<StrongSide>, "the strong model must be a LogitsProvider or a ScoringSequence");
-    return FullRowScorer<StrongSide, S>(strong, std::move(sampler));
-  }
+template <StrongSide Strong, TokenSampler S>
+auto strong_sequence(Strong& strong, S sampler) {
+  if constexpr (ScoringSequence<Strong>) return std::ref(strong);
+  else return FullRowScorer<Strong, S>(strong, std::move(sampler));
 }
 
 // The decoder over two models with the given rule object and samplers; the trace records the
 // rule's parameters, whatever the configuration said.
-template <ChatProvider WeakProvider, class StrongSide, SwitchPolicy Switch, TokenSampler WS, TokenSampler SS>
-  requires(LogitsProvider<StrongSide> || ScoringSequence<StrongSide>)
-auto make_decoder(WeakProvider& weak, StrongSide& strong, Switch rule, const Config& config, Samplers<WS, SS> samplers) {
+template <ChatProvider WeakProvider, StrongSide Strong, SwitchPolicy Switch, TokenSampler WS, TokenSampler SS>
+auto make_decoder(WeakProvider& weak, Strong& strong, Switch rule, const Config& config, Samplers<WS, SS> samplers) {
   return WeakToStrongDecoder(
       WeakDrafter(weak, ChatTemplate<WeakProvider>{&weak}, std::move(samplers.weak), config.weak_stop_strings),
       StrongModel(strong_sequence(strong, std::move(samplers.strong)), BaseModelTemplate{}, config.strong_stop_strings,
@@ -49,23 +48,20 @@ auto make_decoder(WeakProvider& weak, StrongSide& strong, Switch rule, const Con
       std::move(rule), config);
 }
 
-template <ChatProvider WeakProvider, class StrongSide, SwitchPolicy Switch>
-  requires(LogitsProvider<StrongSide> || ScoringSequence<StrongSide>)
-auto make_decoder(WeakProvider& weak, StrongSide& strong, Switch rule, const Config& config) {
+template <ChatProvider WeakProvider, StrongSide Strong, SwitchPolicy Switch>
+auto make_decoder(WeakProvider& weak, Strong& strong, Switch rule, const Config& config) {
   return make_decoder(weak, strong, std::move(rule), config, samplers(config));
 }
 
 // The decoder the configuration describes: its switch rule (config.switch_rule, with its
 // parameters) and samplers; or with samplers of your own.
-template <ChatProvider WeakProvider, class StrongSide, TokenSampler WS, TokenSampler SS>
-  requires(LogitsProvider<StrongSide> || ScoringSequence<StrongSide>)
-auto make_decoder(WeakProvider& weak, StrongSide& strong, const Config& config, Samplers<WS, SS> samplers) {
+template <ChatProvider WeakProvider, StrongSide Strong, TokenSampler WS, TokenSampler SS>
+auto make_decoder(WeakProvider& weak, Strong& strong, const Config& config, Samplers<WS, SS> samplers) {
   return make_decoder(weak, strong, AnySwitch(config), config, std::move(samplers));
 }
 
-template <ChatProvider WeakProvider, class StrongSide>
-  requires(LogitsProvider<StrongSide> || ScoringSequence<StrongSide>)
-auto make_decoder(WeakProvider& weak, StrongSide& strong, const Config& config = {}) {
+template <ChatProvider WeakProvider, StrongSide Strong>
+auto make_decoder(WeakProvider& weak, Strong& strong, const Config& config = {}) {
   return make_decoder(weak, strong, AnySwitch(config), config, samplers(config));
 }
 

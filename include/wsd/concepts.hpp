@@ -107,8 +107,8 @@ concept WeakDrafterPolicy = requires(W& w, const W& cw, const Conversation& c, s
 };
 
 // The strong side as the decoder drives it: prompt(conversation), bridge(prompt, draft) to its
-// tokens, start() a response, probabilities(context, targets) of drafted tokens,
-// forget() its cache (the reference re-reads), continue_writing(context, kept_text, max_tokens, stream),
+// tokens, start() a response or a re-read from scratch, probabilities(context, targets) of drafted
+// tokens, continue_writing(context, max_tokens, stream),
 // the answer's text (detokenize, cut_at_stop, stops) and counters of its work.
 template <class S>
 concept StrongModelPolicy = requires(S& s, const S& cs, const Conversation& c, const StrongPrompt& p,
@@ -118,8 +118,7 @@ concept StrongModelPolicy = requires(S& s, const S& cs, const Conversation& c, c
   { cs.bridge(p, d) } -> std::same_as<BridgedDraft>;
   { s.start() };
   { s.probabilities(tokens, tokens) } -> std::same_as<std::vector<double>>;
-  { s.forget() };
-  { s.continue_writing(tokens, text, n, stream) } -> std::same_as<Continuation>;
+  { s.continue_writing(tokens, n, stream) } -> std::same_as<Continuation>;
   { cs.detokenize(tokens) } -> std::same_as<std::string>;
   { cs.cut_at_stop(text) } -> std::convertible_to<std::string_view>;
   { cs.stops() } -> std::convertible_to<const StopStrings&>;

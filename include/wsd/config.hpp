@@ -167,23 +167,29 @@ inline nlohmann::json to_json(const Config& c) {
           {"mode", to_string(c.mode)}};
 }
 
-// A configuration from JSON text; `where` names its source in the errors.
-inline Config config_from_text(std::string_view text, const std::string& where = "configuration") {
-  nlohmann::json j;
+// A configuration's JSON object from text, not yet checked; `where` names its source in the errors.
+inline nlohmann::json config_json_from_text(std::string_view text, const std::string& where = "configuration") {
   try {
-    j = nlohmann::json::parse(text.begin(), text.end());
+    return nlohmann::json::parse(text.begin(), text.end());
   } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number too large
     throw ConfigError(where + ": not valid JSON (" + e.what() + ")");
   }
-  return config_from_json(j, where);
 }
 
-// A configuration file (a JSON object).
-inline Config read_config(const std::string& path) {
+// A configuration from JSON text; `where` names its source in the errors.
+inline Config config_from_text(std::string_view text, const std::string& where = "configuration") {
+  return config_from_json(config_json_from_text(text, where), where);
+}
+
+// A configuration file's JSON object, not yet checked.
+inline nlohmann::json read_config_json(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError(path + ": cannot open the configuration file");
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return config_from_text(text, path);
+  return config_json_from_text(text, path);
 }
+
+// A configuration file (a JSON object).
+inline Config read_config(const std::string& path) { return config_from_json(read_config_json(path), path); }
 
 }  // namespace wsd

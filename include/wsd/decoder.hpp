@@ -102,9 +102,9 @@ class WeakToStrongDecoder {
       if (!handoff && draft.ended) handoff = Handoff{weak_.end_reason(), judged.size()};
     }
     const auto kept = std::span<const Token>(judged).first(handoff->kept);  // 5. stop at the switch
-    const std::string kept_text = trace.keep_draft(*handoff, kept, kept);
+    answer.draft(trace.keep_draft(*handoff, kept, kept));
     const Continuation continuation =                                        // 6. the strong model continues
-        strong_.continue_writing(with_prompt(prompt, kept), kept_text, budget(kept.size()), answer);
+        strong_.continue_writing(with_prompt(prompt, kept), budget(kept.size()), answer);
     return trace.finish(continuation);
   }
 
@@ -128,13 +128,12 @@ class WeakToStrongDecoder {
       handoff = answer.cancelled() ? Handoff{DraftEnd::cancelled, 0}
                 : first_switch     ? Handoff{DraftEnd::switched, *first_switch}
                                    : Handoff{weak_.end_reason(), drafted.size()};
-      strong_.forget();  // pass 3 re-reads prompt + kept draft from scratch
+      strong_.start();  // pass 3 re-reads prompt + kept draft from scratch
     }
     const auto kept = std::span<const Token>(drafted).first(handoff.kept);
-    const std::string kept_text = trace.keep_draft(handoff, kept, drafted);
-    answer.draft(kept_text);
+    answer.draft(trace.keep_draft(handoff, kept, drafted));
     const Continuation continuation =
-        strong_.continue_writing(with_prompt(prompt, kept), kept_text, budget(kept.size()), answer);
+        strong_.continue_writing(with_prompt(prompt, kept), budget(kept.size()), answer);
     return trace.finish(continuation);
   }
 
@@ -148,6 +147,7 @@ class WeakToStrongDecoder {
       answer.draft(draft.text.substr(0, draft.settled_bytes));
     }
     answer.draft(weak_.view().text);
+    answer.finish();
     return trace.finish_weak_only(answer.cancelled() ? DraftEnd::cancelled : weak_.end_reason());
   }
 

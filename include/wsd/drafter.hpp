@@ -52,13 +52,10 @@ class WeakDrafter {
     }
     return v;
   }
-  std::string_view text() const { return text_; }
-  std::span<const Token> tokens() const { return tokens_; }
   bool ended() const { return reason_ != DraftEnd::none; }
   DraftEnd end_reason() const { return reason_; }
   std::size_t generated() const { return generated_; }
   double seconds() const { return provider_.seconds(); }  // inside the provider; sampling is the decoder's
-  Sampler& sampler() { return sampler_; }
 
  private:
   void step() {

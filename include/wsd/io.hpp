@@ -103,7 +103,7 @@ inline std::set<std::string> finished_ids(const std::string& path) {
 class ResultWriter {
  public:
   ResultWriter(const std::string& path, bool append) : path_(path) {
-    if (append) drop_torn_tail();
+    if (append) drop_torn_and_failed();
     file_ = std::fopen(path.c_str(), append ? "ab" : "wb");
     if (!file_) throw InputError(path + ": cannot open the output file for writing");
   }
@@ -122,7 +122,7 @@ class ResultWriter {
  private:
   // Before appending: drops a partial last line (a run killed mid-line) and the records of failed
   // conversations (they are retried), writing the rest to a new file renamed over the old one.
-  void drop_torn_tail() {
+  void drop_torn_and_failed() {
     std::ifstream in(path_, std::ios::binary);
     if (!in) return;
     std::string kept, line;

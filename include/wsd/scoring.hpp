@@ -65,8 +65,6 @@ class FullRowScorer {
   // Tokens appended to the provider (prompt, draft, re-reads and written ones), and the time inside it.
   std::size_t processed() const { return appended_; }
   double seconds() const { return provider_.seconds(); }
-  std::span<const Token> cached() const { return cached_; }
-  Sampler& sampler() { return sampler_; }
 
  private:
   double log_probability(const float* row, Token t) const { return log_token_probability(row, vocab_size(), t); }
@@ -86,16 +84,17 @@ class FullRowScorer {
   // Appends tokens with the row of each. Without the row that predicts tokens[0] at hand, the last
   // cached token is read again first: row i then predicts tokens[i], otherwise tokens[i + 1].
   LogitsBlock append_all_rows(std::span<const Token> tokens) {
-    std::vector<Token> batch;
-    if (!next_row_) {
-      if (cached_.empty()) throw ProviderError("cannot score or write after an empty context");
-      batch.push_back(cached_.back());
-      rollback(cached_.size() - 1);
-    }
+    if (next_row_) return append(tokens, all_rows(tokens.size()));
+    if (cached_.empty()) throw ProviderError("cannot score or write after an empty context");
+    std::vector<Token> batch{cached_.back()};
     batch.insert(batch.end(), tokens.begin(), tokens.end());
-    rows_.resize(batch.size());
-    for (std::size_t i = 0; i < batch.size(); ++i) rows_[i] = i;
-    return append(batch, rows_);
+    rollback(cached_.size() - 1);
+    return append(batch, all_rows(batch.size()));
+  }
+
+  std::span<const std::size_t> all_rows(std::size_t n) {
+    for (std::size_t i = rows_.size(); i < n; ++i) rows_.push_back(i);
+    return std::span<const std::size_t>(rows_).first(n);
   }
 
   // Shortens the cache to n tokens, keeping the logits that predict token n when they are at hand.

@@ -52,34 +52,38 @@ struct Stream {
 
 // The answer as the caller sees it while it is decided: the kept draft, then the continuation,
 // cut at the strong model's first stop string. Text that could still become the start of a stop
-// string is held back until it is known not to be one.
+// string is held back until it is known not to be one. Without sinks it only answers cancelled().
 class AnswerStream {
  public:
-  AnswerStream(const Stream& stream, const StopStrings& stops) : stream_(stream), stops_(stops) {}
+  AnswerStream(const Stream& stream, const StopStrings& stops)
+      : stream_(stream), stops_(stops), streaming_(stream.draft || stream.continuation) {}
 
   bool cancelled() const { return cancelled_ || stream_.cancel.stop_requested(); }
 
   // The kept draft's text so far (it only grows); false once the caller asked to stop.
   bool draft(std::string_view kept_text) {
+    if (!streaming_) return !cancelled();
     answer_.assign(kept_text);
     draft_size_ = answer_.size();
     return flush(false);
   }
-  // The continuation's text so far, after the kept draft; `done` releases what was held back.
-  bool continuation(std::string_view kept_text, std::string_view written, bool done) {
-    answer_.assign(kept_text);
-    draft_size_ = answer_.size();
-    answer_ += written;
-    return flush(done);
+  // The next piece of the continuation, written after the kept draft.
+  bool write(std::string_view piece) {
+    if (!streaming_) return !cancelled();
+    answer_ += piece;
+    return flush(false);
   }
+  // The answer is complete: releases what was held back.
+  bool finish() { return streaming_ ? flush(true) : !cancelled(); }
 
  private:
   // Sends what became final: the draft's part to the draft sink, the rest to the continuation sink.
+  // Nothing before emitted_ holds a stop string, so only matches ending after it are looked for.
   bool flush(bool done) {
     if (cancelled()) return false;
-    const std::string_view final_text = stops_.cut(answer_);
-    const std::size_t upto = done ? final_text.size() : stops_.safe_prefix(final_text);
     const std::string_view all(answer_);
+    const std::string_view final_text = all.substr(0, stops_.find(all, emitted_).value_or(all.size()));
+    const std::size_t upto = done ? final_text.size() : stops_.safe_prefix(final_text);
     for (const auto& [sink, begin, end] : {std::tuple{&stream_.draft, std::size_t{0}, draft_size_},
                                            std::tuple{&stream_.continuation, draft_size_, all.size()}}) {
       const std::size_t from = std::max(emitted_, begin), to = std::min(upto, end);
@@ -91,6 +95,7 @@ class AnswerStream {
 
   const Stream& stream_;
   const StopStrings& stops_;
+  const bool streaming_;
   std::string answer_;
   std::size_t draft_size_ = 0;
   std::size_t emitted_ = 0;

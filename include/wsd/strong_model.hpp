@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "wsd/concepts.hpp"
@@ -19,27 +20,16 @@
 
 namespace wsd {
 
-namespace detail {
-template <class T>
-struct Unwrap {
-  using type = T;
-  static T& get(T& t) { return t; }
-  static const T& get(const T& t) { return t; }
-};
-template <class T>
-struct Unwrap<std::reference_wrapper<T>> {
-  using type = T;
-  static T& get(const std::reference_wrapper<T>& t) { return t.get(); }
-};
-}  // namespace detail
-
 // A sequence held by value, or by reference as std::reference_wrapper<S>.
 template <class S>
-concept ScoringSequenceOrRef = ScoringSequence<typename detail::Unwrap<S>::type>;
+concept ScoringSequenceOrRef = ScoringSequence<std::remove_reference_t<std::unwrap_reference_t<S>>>;
 
 template <ScoringSequenceOrRef Sequence, PromptTemplate Template>
 class StrongModel {
-  using Model = typename detail::Unwrap<Sequence>::type;
+  using Model = std::remove_reference_t<std::unwrap_reference_t<Sequence>>;
+  // A model that keeps its own counters (FullRowScorer does) is not counted or timed here.
+  static constexpr bool kCounts = requires(const Model& m) { { m.processed() } -> std::convertible_to<std::size_t>; };
+  static constexpr bool kTimes = requires(const Model& m) { { m.seconds() } -> std::convertible_to<double>; };
 
  public:
   StrongModel(Sequence sequence, Template prompt_template, std::vector<std::string> stop_strings = {},
@@ -63,7 +53,8 @@ class StrongModel {
     return timed([&] { return bridge_text(model(), p, draft); });
   }
 
-  // A new response (the model reads the prompt with the first drafted tokens it scores).
+  // A new response, or the reference's re-read: the model drops what it holds and reads its
+  // next context from scratch (the prompt comes with the first drafted tokens it scores).
   void start() {
     timed([&] { model().reset(); });
     held_.clear();
@@ -82,41 +73,31 @@ class StrongModel {
         throw ProviderError("strong model returned log p = " + std::to_string(x) + ", not a log-probability");
       x = std::exp(x);
     }
-    processed_ += tokens_read(context, targets);
+    count_read(context, targets);
     return p;
   }
 
-  // Drops what the model holds: the next call reads its context from scratch (the reference's re-read).
-  void forget() {
-    timed([&] { model().reset(); });
-    held_.clear();
-  }
-
-  // Writes at most max_tokens after the context (prompt + kept draft, whose text is `kept`), until an
-  // end token, a stop string in the answer or a cancel; streams the answer's final text as it is written.
-  Continuation continue_writing(std::span<const Token> context, std::string_view kept, std::size_t max_tokens,
-                                AnswerStream& stream) {
+  // Writes at most max_tokens after the context (prompt + kept draft), until an end token, a stop
+  // string in the answer or a cancel; streams the answer's final text as it is written.
+  Continuation continue_writing(std::span<const Token> context, std::size_t max_tokens, AnswerStream& stream) {
     Continuation out;
     if (stream.cancelled()) {
       out.reason = ContinuationEnd::cancelled;
-      if (!stream.continuation(kept, {}, true)) out.reason = ContinuationEnd::cancelled;
       return out;
     }
     const double model_before = model_seconds();
-    processed_ += tokens_read(context, {});
+    count_read(context, {});
     const WriteEnd end = timed([&] {
       return model().write(context, max_tokens, [&](Token t) {
-        const double callback_start = now();
-        const bool go = accept_written(t, kept, out, stream);
-        callback_seconds_ += now() - callback_start;
-        return go;
+        if constexpr (kTimes) return accept_written(t, out, stream);
+        const ScopedTimer callback(callback_seconds_);  // the decoder's time, not the model's
+        return accept_written(t, out, stream);
       });
     });
     write_seconds_ += model_seconds() - model_before;
     if (end == WriteEnd::eos) out.reason = ContinuationEnd::eos;
     if (end == WriteEnd::length) out.reason = ContinuationEnd::length;
-    if (!stream.continuation(kept, out.text, true) && out.reason != ContinuationEnd::stop)
-      out.reason = ContinuationEnd::cancelled;
+    if (!stream.finish() && out.reason != ContinuationEnd::stop) out.reason = ContinuationEnd::cancelled;
     held_.clear();  // what the model holds after writing is its business; count the next read whole
     return out;
   }
@@ -126,36 +107,35 @@ class StrongModel {
   const StopStrings& stops() const { return stops_; }
   // Tokens the model read or wrote; its own count when it keeps one (a cache shares prefixes).
   std::size_t processed() const {
-    if constexpr (requires(const Model& m) { { m.processed() } -> std::convertible_to<std::size_t>; })
-      return model().processed();
-    else
-      return processed_;
+    if constexpr (kCounts) return model().processed();
+    else return processed_;
   }
   // Time inside the model: its own figure when it keeps one, else the time of the calls to it.
   double seconds() const { return model_seconds(); }
   double write_seconds() const { return write_seconds_; }
-  Model& model() { return detail::Unwrap<Sequence>::get(sequence_); }
-  const Model& model() const { return detail::Unwrap<Sequence>::get(sequence_); }
+  Model& model() { return sequence_; }  // a reference_wrapper converts to the model it refers to
+  const Model& model() const { return sequence_; }
 
  private:
-  static double now() { return std::chrono::duration<double>(Clock::now().time_since_epoch()).count(); }
-
   double model_seconds() const {
-    if constexpr (requires(const Model& m) { { m.seconds() } -> std::convertible_to<double>; })
-      return model().seconds();
-    else
-      return call_seconds_ - callback_seconds_;
+    if constexpr (kTimes) return model().seconds();
+    else return call_seconds_ - callback_seconds_;
   }
 
+  // A call to the model, timed here when the model does not time itself.
   template <class F>
   decltype(auto) timed(F&& f) const {
-    ScopedTimer timer(call_seconds_);
-    return f();
+    if constexpr (kTimes) {
+      return f();
+    } else {
+      ScopedTimer timer(call_seconds_);
+      return f();
+    }
   }
 
   // The model's written token: the end of the answer, or its next piece (checked for stop strings
   // and streamed); false stops the writing.
-  bool accept_written(Token t, std::string_view kept, Continuation& out, AnswerStream& stream) {
+  bool accept_written(Token t, Continuation& out, AnswerStream& stream) {
     if (stream.cancelled()) {
       out.reason = ContinuationEnd::cancelled;
       return false;
@@ -167,26 +147,30 @@ class StrongModel {
     const std::size_t old = out.text.size();
     out.tokens.push_back(t);
     out.text += model().detokenize(std::span<const Token>(&t, 1));
-    ++processed_;
+    if constexpr (!kCounts) ++processed_;
+    const bool go = stream.write(std::string_view(out.text).substr(old));  // cut there if it completes a stop
     if (stops_.find(out.text, old)) {
       out.reason = ContinuationEnd::stop;
       return false;
     }
-    if (!stream.continuation(kept, out.text, false)) {
+    if (!go) {
       out.reason = ContinuationEnd::cancelled;
       return false;
     }
     return true;
   }
 
-  // Tokens of context + targets past the prefix the model was last given (a cache would share it).
-  std::size_t tokens_read(std::span<const Token> context, std::span<const Token> targets) {
-    std::vector<Token> now(context.begin(), context.end());
-    now.insert(now.end(), targets.begin(), targets.end());
-    std::size_t common = 0;
-    while (common < held_.size() && common < now.size() && held_[common] == now[common]) ++common;
-    held_ = std::move(now);
-    return held_.size() - common;
+  // For a model without its own count: the tokens of context + targets past the prefix it was
+  // last given (a cache would share that prefix).
+  void count_read(std::span<const Token> context, std::span<const Token> targets) {
+    if constexpr (!kCounts) {
+      std::vector<Token> now(context.begin(), context.end());
+      now.insert(now.end(), targets.begin(), targets.end());
+      std::size_t common = 0;
+      while (common < held_.size() && common < now.size() && held_[common] == now[common]) ++common;
+      held_ = std::move(now);
+      processed_ += held_.size() - common;
+    }
   }
 
   Sequence sequence_;
