@@ -18,4 +18,6 @@
 #include "wsd/text_bridge.hpp"
 #include "wsd/trace.hpp"
 #include "wsd/version.hpp"
+#include "wsd/batch_scheduler.hpp"
+#include "wsd/parallel.hpp"
 #include "wsd/io.hpp"

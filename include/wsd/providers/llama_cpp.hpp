@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "wsd/batch_scheduler.hpp"
 #include "wsd/concepts.hpp"
 #include "wsd/errors.hpp"
 #include "wsd/providers/cpu_check.hpp"
@@ -29,13 +30,16 @@ struct LlamaOptions {
   bool quiet = true;    // silence llama.cpp's own log
   // Batch-invariant numerics: llama.cpp's CPU kernels round differently for different batch
   // sizes (Gemma 3 moves by percents), so a position's logits depend on how it was batched.
-  // On: physical batches of at most 4 tokens, no weight repacking, flash attention; every
+  // On: physical batches of at most kInvariantUbatch tokens, no weight repacking, flash attention; every
   // position is then computed by the same kernels however the tokens were batched, and the
   // online decoder reproduces the offline reference bit for bit. Off: llama.cpp's fastest setup.
   bool batch_invariant = true;
 };
 
-inline constexpr int kInvariantUbatch = 4;
+// Physical batches of up to 7 tokens are computed by the same kernels (measured on Gemma-3 Q4_K_M and
+// SmolLM2 Q4_1, portable build: logits bit-identical however tokens of one or several sequences
+// are grouped); at 8 rows llama.cpp's CPU matmul changes path. 6, even, is the fastest of them.
+inline constexpr int kInvariantUbatch = 6;
 
 namespace detail {
 // In quiet mode llama.cpp's error lines are kept here (the last few) instead of printed, and the
@@ -243,17 +247,29 @@ class LlamaModel {
   std::vector<bool> skipped_;
 };
 
-// One sequence over a shared LlamaModel: its own KV cache, append and rollback (a LogitsProvider
-// and a ChatProvider; the vocabulary and template are the model's).
-class LlamaSequence {
+// One llama_context over a shared LlamaModel holding up to `sequences` sequences, each its own KV
+// stream of options.context tokens. Calls of its sequences made on several threads that take part
+// in a BatchScheduler are merged: one batch mixes the tokens of many sequences (a seq_id each) in
+// llama_decode calls of at most options.batch tokens, and each sequence gets its own rows back.
+// Without a scheduler a call runs at once. In batch-invariant mode the physical batches stay at
+// most kInvariantUbatch tokens, so a sequence's logits do not depend on what shared its batches.
+class LlamaContext : public BatchScheduler::Engine {
  public:
-  explicit LlamaSequence(std::shared_ptr<const LlamaModel> model) : model_(std::move(model)) {
+  explicit LlamaContext(std::shared_ptr<const LlamaModel> model, std::size_t sequences = 1,
+                        BatchScheduler* scheduler = nullptr)
+      : Engine(scheduler), model_(std::move(model)), sequences_(sequences) {
     const LlamaOptions& options = model_->options();
+    if (sequences == 0 || sequences > 256)
+      throw InputError("a llama.cpp context holds 1 to 256 sequences, not " + std::to_string(sequences));
+    if (options.context <= 0 || options.batch <= 0)
+      throw InputError("context and batch sizes must be positive (context " + std::to_string(options.context) +
+                       ", batch " + std::to_string(options.batch) + ")");
     llama_context_params cp = llama_context_default_params();
-    cp.n_ctx = static_cast<uint32_t>(options.context);
+    cp.n_ctx = static_cast<uint32_t>(options.context) * static_cast<uint32_t>(sequences);
     cp.n_batch = static_cast<uint32_t>(options.batch);
     cp.n_ubatch = static_cast<uint32_t>(options.batch);
-    cp.n_seq_max = 1;
+    cp.n_seq_max = static_cast<uint32_t>(sequences);
+    cp.kv_unified = false;  // a KV stream per sequence: attention reads only its own cells
     const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     cp.n_threads = threads;
     cp.n_threads_batch = threads;
@@ -265,11 +281,140 @@ class LlamaSequence {
     }
     ctx_.reset(llama_init_from_model(model_->handle(), cp));
     if (!ctx_)
-      throw ModelError("llama.cpp could not create a context of " + std::to_string(options.context) + " tokens for " +
-                       model_->path() + detail::llama_said());
+      throw ModelError("llama.cpp could not create a context of " + std::to_string(sequences) + " x " +
+                       std::to_string(options.context) + " tokens for " + model_->path() + detail::llama_said());
     batch_ = llama_batch_init(options.batch, 0, 1);
   }
-  ~LlamaSequence() { llama_batch_free(batch_); }
+  ~LlamaContext() override { llama_batch_free(batch_); }
+
+  const std::shared_ptr<const LlamaModel>& model() const { return model_; }
+  std::size_t sequences() const { return sequences_; }
+  // Tokens each sequence can hold.
+  std::size_t sequence_capacity() const { return static_cast<std::size_t>(model_->options().context); }
+  std::size_t physical_batch() const { return static_cast<std::size_t>(llama_n_ubatch(ctx_.get())); }
+  llama_context* handle() { return ctx_.get(); }
+
+  // One sequence's call: drop its cache from `keep` on, then append tokens at `keep` and return
+  // the rows asked for (pointing into llama.cpp's output when they are there, else into `copy`).
+  struct Call : BatchScheduler::Request {
+    llama_seq_id seq = 0;
+    std::size_t keep = 0;  // tokens of the sequence that stay cached
+    std::size_t held = 0;  // tokens its cache holds now
+    std::span<const Token> tokens;
+    std::span<const std::size_t> rows;
+    std::vector<float>* copy = nullptr;
+    LogitsBlock out;
+  };
+  void call(Call& c) { submit(c); }
+
+ private:
+  struct ContextFree { void operator()(llama_context* c) const { llama_free(c); } };
+
+  void run(const std::vector<BatchScheduler::Request*>& requests) override {
+    std::vector<Call*> calls;
+    calls.reserve(requests.size());
+    for (auto* r : requests) calls.push_back(static_cast<Call*>(r));
+    try {
+      decode(calls);
+    } catch (const Error&) {
+      if (calls.size() == 1) throw;
+      for (Call* c : calls) {  // one call's failure must not fail the others: each again, alone
+        c->error = nullptr;
+        try {
+          std::vector<Call*> one{c};
+          decode(one);
+        } catch (...) {
+          c->error = std::current_exception();
+        }
+      }
+    }
+  }
+
+  // Decodes the calls' tokens in order, in llama_decode calls of at most `batch` tokens; on a
+  // failure every call's cache is rolled back to where the call found it.
+  void decode(const std::vector<Call*>& calls) {
+    llama_memory_t memory = llama_get_memory(ctx_.get());
+    for (Call* c : calls)
+      if (c->held > c->keep && !llama_memory_seq_rm(memory, c->seq, static_cast<llama_pos>(c->keep), -1))
+        throw ModelError(model_->path() + ": llama.cpp could not roll its cache back to " + std::to_string(c->keep) + " tokens");
+    for (Call* c : calls) c->held = std::min(c->held, c->keep);
+    const std::size_t n_vocab = model_->vocab_size();
+    const std::size_t batch = static_cast<std::size_t>(model_->options().batch);
+    try {
+      std::size_t ci = 0, ti = 0;  // the next token: call ci, its token ti
+      std::vector<std::size_t> next_row(calls.size(), 0);
+      while (ci < calls.size()) {
+        // One llama_decode call: the next `batch` tokens, which calls they belong to noted.
+        struct Span { std::size_t call, first_output, outputs; };
+        std::vector<Span> spans;
+        std::size_t n = 0, outputs = 0;
+        for (; ci < calls.size() && n < batch; ti = 0, ++ci) {
+          Call& c = *calls[ci];
+          Span span{ci, outputs, 0};
+          for (; ti < c.tokens.size() && n < batch; ++ti, ++n) {
+            batch_.token[n] = c.tokens[ti];
+            batch_.pos[n] = static_cast<llama_pos>(c.keep + ti);
+            batch_.n_seq_id[n] = 1;
+            batch_.seq_id[n][0] = c.seq;
+            const bool wanted = next_row[ci] < c.rows.size() && c.rows[next_row[ci]] == ti;
+            batch_.logits[n] = wanted;
+            if (wanted) ++next_row[ci], ++span.outputs, ++outputs;
+          }
+          spans.push_back(span);
+          if (ti < c.tokens.size()) break;  // the call goes on in the next llama_decode call
+        }
+        batch_.n_tokens = static_cast<int32_t>(n);
+        if (n == 0) break;
+        if (const int rc = llama_decode(ctx_.get(), batch_); rc != 0)
+          throw ModelError(model_->path() + ": llama_decode failed with code " + std::to_string(rc) + detail::llama_said());
+        // llama.cpp's own output stays valid until the context decodes again; with other
+        // sequences in it that may happen before this sequence's next call, so rows are copied.
+        const bool last = ci >= calls.size() && sequences_ == 1 && !scheduler();
+        const float* data = outputs > 0 ? llama_get_logits(ctx_.get()) : nullptr;
+        for (const Span& s : spans) {
+          Call& c = *calls[s.call];
+          const bool whole = s.outputs == c.rows.size();  // all its rows came from this llama_decode call
+          if (whole && last) {  // valid until this context decodes again: the sequence's next call
+            c.out = {s.outputs ? data + s.first_output * n_vocab : nullptr, c.rows.size(), n_vocab};
+          } else if (s.outputs > 0) {
+            c.copy->insert(c.copy->end(), data + s.first_output * n_vocab, data + (s.first_output + s.outputs) * n_vocab);
+            c.out = {c.copy->data(), c.rows.size(), n_vocab};
+          } else if (c.rows.empty()) {
+            c.out = {nullptr, 0, n_vocab};
+          } else if (!c.copy->empty()) {
+            c.out = {c.copy->data(), c.rows.size(), n_vocab};  // rows copied from an earlier decode call
+          }
+        }
+      }
+    } catch (...) {
+      for (Call* c : calls) llama_memory_seq_rm(memory, c->seq, static_cast<llama_pos>(c->keep), -1);
+      throw;
+    }
+    for (Call* c : calls) {
+      c->held = c->keep + c->tokens.size();
+      c->done = true;
+    }
+  }
+
+  std::shared_ptr<const LlamaModel> model_;
+  std::size_t sequences_;
+  std::unique_ptr<llama_context, ContextFree> ctx_;
+  llama_batch batch_{};
+};
+
+// One sequence: its own KV cache in a LlamaContext, append and rollback (a LogitsProvider and a
+// ChatProvider; the vocabulary and template are the model's). LlamaSequence(model) has a context
+// of its own; LlamaSequence(context, i) is sequence i of a shared one (one per conversation in flight).
+class LlamaSequence {
+ public:
+  explicit LlamaSequence(std::shared_ptr<const LlamaModel> model)
+      : LlamaSequence(std::make_shared<LlamaContext>(std::move(model)), 0) {}
+  LlamaSequence(std::shared_ptr<LlamaContext> context, std::size_t index) : context_(std::move(context)), model_(context_->model()) {
+    if (index >= context_->sequences())
+      throw InputError("sequence " + std::to_string(index) + " of a context of " + std::to_string(context_->sequences()) +
+                       " sequences");
+    seq_ = static_cast<llama_seq_id>(index);
+  }
   LlamaSequence(const LlamaSequence&) = delete;
   LlamaSequence& operator=(const LlamaSequence&) = delete;
 
@@ -285,11 +430,11 @@ class LlamaSequence {
   const std::shared_ptr<const LlamaModel>& model() const { return model_; }
 
   std::size_t length() const { return tokens_.size(); }
-  std::size_t context_size() const { return static_cast<std::size_t>(llama_n_ctx(ctx_.get())); }
+  std::size_t context_size() const { return context_->sequence_capacity(); }
 
-  // Appends tokens to the KV cache in llama_decode calls of at most `batch` tokens and returns
-  // the logits of the rows asked for (ascending indices into tokens). Everything is checked
-  // before the first call; a failing call rolls the cache back to where it was.
+  // Appends tokens to the KV cache and returns the logits of the rows asked for (ascending indices
+  // into tokens). Everything is checked before llama.cpp sees it; a failing call leaves the cache
+  // where it was. With a scheduler the call joins the next batch of the context.
   LogitsBlock append(std::span<const Token> tokens, std::span<const std::size_t> rows) {
     if (tokens_.size() + tokens.size() > context_size())
       throw ContextOverflowError(path() + ": " + std::to_string(tokens_.size() + tokens.size()) +
@@ -300,67 +445,43 @@ class LlamaSequence {
       if (rows[r] >= tokens.size() || (r > 0 && rows[r] <= rows[r - 1]))
         throw ProviderError(path() + ": append: rows must be ascending indices into the " +
                             std::to_string(tokens.size()) + " tokens appended");
-    const std::size_t before = tokens_.size();
+    if (tokens.empty()) return {nullptr, 0, vocab_size()};
+    LlamaContext::Call call;
+    call.seq = seq_;
+    call.keep = tokens_.size();
+    call.held = held_;
+    call.tokens = tokens;
+    call.rows = rows;
+    logits_.clear();
+    call.copy = &logits_;
     try {
-      return decode(tokens, rows);
+      context_->call(call);
     } catch (...) {
-      llama_memory_seq_rm(llama_get_memory(ctx_.get()), 0, static_cast<llama_pos>(before), -1);
-      tokens_.resize(before);
+      held_ = std::min(held_, call.keep);
       throw;
     }
+    held_ = call.held;
+    tokens_.insert(tokens_.end(), tokens.begin(), tokens.end());
+    return call.out;
   }
 
+  // Shortens the sequence to n tokens (the cache drops the rest with the next append).
   void rollback(std::size_t n) {
-    if (n >= tokens_.size()) return;
-    if (!llama_memory_seq_rm(llama_get_memory(ctx_.get()), 0, static_cast<llama_pos>(n), -1))
-      throw ModelError(path() + ": llama.cpp could not roll its cache back to " + std::to_string(n) + " tokens");
-    tokens_.resize(n);
+    if (n < tokens_.size()) tokens_.resize(n);
   }
 
-  // The raw context, for measuring llama.cpp without this provider in between.
-  llama_context* context() { return ctx_.get(); }
+  // The raw context and sequence id, for measuring llama.cpp without this provider in between
+  // (a context of its own only; call rollback(0) and append first so the cache is in step).
+  llama_context* context() { return context_->handle(); }
+  llama_seq_id seq_id() const { return seq_; }
 
  private:
-  struct ContextFree { void operator()(llama_context* c) const { llama_free(c); } };
-
-  LogitsBlock decode(std::span<const Token> tokens, std::span<const std::size_t> rows) {
-    const std::size_t n_vocab = vocab_size();
-    logits_.clear();
-    std::size_t next_row = 0;
-    const std::size_t batch = static_cast<std::size_t>(model_->options().batch);
-    for (std::size_t begin = 0; begin < tokens.size(); begin += batch) {
-      const std::size_t end = std::min(tokens.size(), begin + batch);
-      batch_.n_tokens = static_cast<int32_t>(end - begin);
-      std::size_t outputs = 0;
-      const std::size_t first_row = next_row;
-      for (std::size_t i = begin; i < end; ++i) {
-        const std::size_t j = i - begin;
-        batch_.token[j] = tokens[i];
-        batch_.pos[j] = static_cast<llama_pos>(tokens_.size() + j);
-        batch_.n_seq_id[j] = 1;
-        batch_.seq_id[j][0] = 0;
-        const bool wanted = next_row < rows.size() && rows[next_row] == i;
-        batch_.logits[j] = wanted;
-        if (wanted) ++next_row, ++outputs;
-      }
-      if (const int rc = llama_decode(ctx_.get(), batch_); rc != 0)
-        throw ModelError(path() + ": llama_decode failed with code " + std::to_string(rc) + detail::llama_said());
-      tokens_.insert(tokens_.end(), tokens.begin() + static_cast<std::ptrdiff_t>(begin),
-                     tokens.begin() + static_cast<std::ptrdiff_t>(end));
-      if (outputs > 0) {
-        const float* data = llama_get_logits(ctx_.get());
-        if (end == tokens.size() && first_row == 0) return {data, rows.size(), n_vocab};  // one call held all rows: no copy
-        logits_.insert(logits_.end(), data, data + outputs * n_vocab);
-      }
-    }
-    return {logits_.data(), rows.size(), n_vocab};
-  }
-
+  std::shared_ptr<LlamaContext> context_;
   std::shared_ptr<const LlamaModel> model_;
-  std::unique_ptr<llama_context, ContextFree> ctx_;
+  llama_seq_id seq_ = 0;
   std::vector<Token> tokens_;
+  std::size_t held_ = 0;  // tokens the KV cache holds (rollback is applied lazily)
   std::vector<float> logits_;
-  llama_batch batch_{};
 };
 
 // A model with one sequence, loaded from a GGUF file: the one-conversation use, as simple as that.

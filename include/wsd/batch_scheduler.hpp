@@ -1,0 +1,183 @@
+#pragma once
+// BatchScheduler: many conversations in flight, each on its own thread, and the model calls they
+// make merged into one batched call per model. A conversation's thread calls a sequence's append
+// as it always does; the call waits until every thread taking part has submitted a call (or left),
+// then one of them runs each model's pending calls as one batch and all go on. The decode loop is
+// the same function whether one conversation runs or many.
+#include <algorithm>
+#include <condition_variable>
+#include <cstddef>
+#include <exception>
+#include <mutex>
+#include <span>
+#include <vector>
+
+namespace wsd {
+
+class BatchScheduler {
+ public:
+  // A call waiting for its batch: done once its engine has run it; error if it failed.
+  struct Request {
+    bool done = false;
+    std::exception_ptr error;
+  };
+
+  // A model whose calls are batched: run(requests) executes them together (called by one thread at
+  // a time, never under the scheduler's lock). Without a scheduler a call runs at once, alone.
+  class Engine {
+   public:
+    explicit Engine(BatchScheduler* scheduler) : scheduler_(scheduler) {
+      if (scheduler_) scheduler_->attach(this);
+    }
+    virtual ~Engine() {
+      if (scheduler_) scheduler_->detach(this);
+    }
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    BatchScheduler* scheduler() const { return scheduler_; }
+
+   protected:
+    // Runs the request in the next batch of this engine and returns when it is done; rethrows
+    // what it failed with.
+    void submit(Request& request) {
+      if (!scheduler_) {
+        Request* one = &request;
+        run_each({&one, 1});
+      } else {
+        scheduler_->wait_for(this, request);
+      }
+      if (request.error) std::rethrow_exception(request.error);
+    }
+
+    virtual void run(const std::vector<Request*>& requests) = 0;
+
+   private:
+    friend class BatchScheduler;
+    // Runs a batch; an exception that escapes run() fails every request of it not yet done.
+    void run_each(std::span<Request*> requests) {
+      std::vector<Request*> batch(requests.begin(), requests.end());
+      try {
+        run(batch);
+      } catch (...) {
+        for (Request* r : batch)
+          if (!r->done && !r->error) r->error = std::current_exception();
+      }
+      for (Request* r : batch) r->done = true;
+    }
+
+    BatchScheduler* scheduler_;
+    std::vector<Request*> pending_;
+  };
+
+  // A thread taking part (a conversation's worker): while a Member lives, batches wait for its
+  // next call. A thread that is not a member may submit too; its calls never wait for others.
+  class Member {
+   public:
+    explicit Member(BatchScheduler* s) : s_(s) {
+      if (s_) s_->join();
+    }
+    ~Member() {
+      if (s_) s_->leave();
+    }
+    Member(const Member&) = delete;
+    Member& operator=(const Member&) = delete;
+
+   private:
+    BatchScheduler* s_;
+  };
+
+  // A member that waits on something else for a while (a remote server, a file): batches do not
+  // wait for it meanwhile.
+  class Away {
+   public:
+    explicit Away(BatchScheduler* s) : s_(s) {
+      if (s_) s_->leave();
+    }
+    ~Away() {
+      if (s_) s_->join();
+    }
+    Away(const Away&) = delete;
+    Away& operator=(const Away&) = delete;
+
+   private:
+    BatchScheduler* s_;
+  };
+
+  BatchScheduler() = default;
+  BatchScheduler(const BatchScheduler&) = delete;
+  BatchScheduler& operator=(const BatchScheduler&) = delete;
+
+  // Batches run so far, and the largest number of calls one of them merged (for the harness).
+  std::size_t batches() const {
+    std::lock_guard lock(mutex_);
+    return batches_;
+  }
+  std::size_t widest_batch() const {
+    std::lock_guard lock(mutex_);
+    return widest_;
+  }
+
+ private:
+  void attach(Engine* e) {
+    std::lock_guard lock(mutex_);
+    engines_.push_back(e);
+  }
+  void detach(Engine* e) {
+    std::lock_guard lock(mutex_);
+    engines_.erase(std::remove(engines_.begin(), engines_.end(), e), engines_.end());
+  }
+  void join() {
+    std::lock_guard lock(mutex_);
+    ++members_;
+  }
+  void leave() {
+    std::lock_guard lock(mutex_);
+    --members_;
+    if (waiting_ > 0 && waiting_ >= members_) ready_.notify_all();  // the others may be all that is left
+  }
+
+  // Queues the request and waits until it is done; when every member waits, this thread runs the
+  // pending calls of each engine (one batch per engine) and wakes the others.
+  void wait_for(Engine* engine, Request& request) {
+    std::unique_lock lock(mutex_);
+    engine->pending_.push_back(&request);
+    ++waiting_;
+    while (!request.done) {
+      if (!running_ && waiting_ >= members_) {
+        running_ = true;
+        run_pending(lock);
+        running_ = false;
+        ready_.notify_all();
+      } else {
+        ready_.wait(lock);
+      }
+    }
+    --waiting_;
+  }
+
+  void run_pending(std::unique_lock<std::mutex>& lock) {
+    for (std::size_t i = 0; i < engines_.size(); ++i) {
+      Engine* e = engines_[i];
+      if (e->pending_.empty()) continue;
+      std::vector<Request*> batch;
+      batch.swap(e->pending_);
+      ++batches_;
+      widest_ = std::max(widest_, batch.size());
+      lock.unlock();
+      e->run_each(batch);
+      lock.lock();
+    }
+  }
+
+  mutable std::mutex mutex_;
+  std::condition_variable ready_;
+  std::vector<Engine*> engines_;
+  std::size_t members_ = 0;
+  std::size_t waiting_ = 0;
+  bool running_ = false;
+  std::size_t batches_ = 0;
+  std::size_t widest_ = 0;
+};
+
+}  // namespace wsd
