@@ -5,7 +5,9 @@
 
 #include <cmath>
 #include <cstdint>
+#include <deque>
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -247,5 +249,79 @@ class ToyScorer {
 
 static_assert(wsd::ScoringSequence<ToyScorer>);
 static_assert(!wsd::LogitsProvider<ToyScorer>);
+
+}  // namespace toy
+
+namespace toy {
+
+// Toy models behind one engine whose calls a wsd::BatchScheduler merges: a batch runs every
+// pending call, in an order shuffled by a seed (results must not depend on it), and the engine
+// records how many calls its batches merged. Each sequence holds at most `capacity` tokens.
+class ToyBatchedModel : public wsd::BatchScheduler::Engine {
+  struct Call : wsd::BatchScheduler::Request {
+    std::size_t seq = 0;
+    std::span<const Token> tokens;
+    std::span<const std::size_t> rows;
+    wsd::LogitsBlock out;
+  };
+
+ public:
+  ToyBatchedModel(const Vocabulary& vocab, ModelShape shape, std::size_t sequences, wsd::BatchScheduler* scheduler,
+                  std::size_t capacity = std::size_t(-1), std::uint64_t order_seed = 7)
+      : Engine(scheduler), capacity_(capacity), order_(order_seed) {
+    for (std::size_t i = 0; i < sequences; ++i) models_.emplace_back(vocab, shape);
+  }
+
+  // One sequence of the engine: a ChatProvider whose appends join the engine's batches.
+  class Sequence {
+   public:
+    Sequence(ToyBatchedModel& engine, std::size_t index) : engine_(&engine), index_(index) {}
+    ToyProvider& model() const { return engine_->models_[index_]; }
+    std::size_t vocab_size() const { return model().vocab_size(); }
+    const wsd::SpecialTokens& special_tokens() const { return model().special_tokens(); }
+    std::vector<Token> tokenize(std::string_view text) const { return model().tokenize(text); }
+    const std::string& token_text(Token t) const { return model().token_text(t); }
+    std::string detokenize(std::span<const Token> tokens) const { return model().detokenize(tokens); }
+    std::string apply_chat_template(const wsd::Conversation& c) const { return model().apply_chat_template(c); }
+    std::size_t length() const { return model().length(); }
+    void rollback(std::size_t n) { model().rollback(n); }  // only its own thread touches it meanwhile
+    wsd::LogitsBlock append(std::span<const Token> tokens, std::span<const std::size_t> rows) {
+      if (length() + tokens.size() > engine_->capacity_)
+        throw wsd::ContextOverflowError("toy: " + std::to_string(length() + tokens.size()) +
+                                        " tokens do not fit its context of " + std::to_string(engine_->capacity_));
+      Call call;
+      call.seq = index_;
+      call.tokens = tokens;
+      call.rows = rows;
+      engine_->call(call);
+      return call.out;
+    }
+
+   private:
+    ToyBatchedModel* engine_;
+    std::size_t index_;
+  };
+
+  Sequence sequence(std::size_t i) { return Sequence(*this, i); }
+  std::size_t widest = 0;   // most calls in one batch
+  std::size_t batches = 0;
+
+ private:
+  void call(Call& c) { submit(c); }
+  void run(const std::vector<wsd::BatchScheduler::Request*>& requests) override {
+    ++batches;
+    widest = std::max(widest, requests.size());
+    std::vector<Call*> calls;
+    for (auto* r : requests) calls.push_back(static_cast<Call*>(r));
+    for (std::size_t i = calls.size(); i > 1; --i) std::swap(calls[i - 1], calls[order_() % i]);
+    for (Call* c : calls) c->out = models_[c->seq].append(c->tokens, c->rows);  // a block per sequence
+  }
+
+  std::deque<ToyProvider> models_;
+  std::size_t capacity_;
+  std::mt19937_64 order_;
+};
+
+static_assert(wsd::ChatProvider<ToyBatchedModel::Sequence>);
 
 }  // namespace toy

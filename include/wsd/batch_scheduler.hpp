@@ -87,6 +87,31 @@ class BatchScheduler {
     BatchScheduler* s_;
   };
 
+  // Members taken up front for threads about to start, so that the first to start does not run a
+  // batch alone; each thread releases its own with release() when it is done.
+  class Members {
+   public:
+    Members(BatchScheduler* s, std::size_t n) : s_(s), left_(n) {
+      if (s_) s_->join(n);
+    }
+    ~Members() {
+      while (left_ > 0) release();
+    }
+    Members(const Members&) = delete;
+    Members& operator=(const Members&) = delete;
+    void release() {
+      std::lock_guard lock(mutex_);
+      if (left_ == 0) return;
+      --left_;
+      if (s_) s_->leave();
+    }
+
+   private:
+    BatchScheduler* s_;
+    std::mutex mutex_;
+    std::size_t left_;
+  };
+
   // A member that waits on something else for a while (a remote server, a file): batches do not
   // wait for it meanwhile.
   class Away {
@@ -127,9 +152,9 @@ class BatchScheduler {
     std::lock_guard lock(mutex_);
     engines_.erase(std::remove(engines_.begin(), engines_.end(), e), engines_.end());
   }
-  void join() {
+  void join(std::size_t n = 1) {
     std::lock_guard lock(mutex_);
-    ++members_;
+    members_ += n;
   }
   void leave() {
     std::lock_guard lock(mutex_);
@@ -153,7 +178,6 @@ class BatchScheduler {
         ready_.wait(lock);
       }
     }
-    --waiting_;
   }
 
   void run_pending(std::unique_lock<std::mutex>& lock) {
@@ -167,6 +191,7 @@ class BatchScheduler {
       lock.unlock();
       e->run_each(batch);
       lock.lock();
+      waiting_ -= batch.size();  // their threads are free to go on, counted as working again
     }
   }
 

@@ -48,12 +48,13 @@ void for_each_parallel(std::size_t items, std::size_t workers, BatchScheduler* s
     BatchScheduler::Member member(scheduler);
     loop(0);
   } else {
+    BatchScheduler::Members members(scheduler, workers);  // all take part from the start
     std::vector<std::jthread> threads;
     threads.reserve(workers);
     for (std::size_t w = 0; w < workers; ++w)
       threads.emplace_back([&, w] {
-        BatchScheduler::Member member(scheduler);  // joins before the first call, leaves when done
         loop(w);
+        members.release();  // this worker is done: batches no longer wait for it
       });
     threads.clear();  // joins
   }
