@@ -2,13 +2,16 @@
 // BatchScheduler: many conversations in flight, each on its own thread, and the model calls they
 // make merged into one batched call per model. A conversation's thread calls a sequence's append
 // as it always does; the call waits until every thread taking part has submitted a call (or left),
-// then one of them runs each model's pending calls as one batch and all go on. The decode loop is
-// the same function whether one conversation runs or many.
+// then the scheduler's own thread runs each model's pending calls as one batch and all go on. The
+// decode loop is the same function whether one conversation runs or many. One thread runs every
+// batch: llama.cpp's CPU backend keeps a team of compute threads per calling thread (OpenMP), and
+// the teams of several callers spinning at once would fight over the cores.
 #include <algorithm>
 #include <condition_variable>
 #include <cstddef>
 #include <exception>
 #include <mutex>
+#include <thread>
 #include <span>
 #include <vector>
 
@@ -129,7 +132,15 @@ class BatchScheduler {
     BatchScheduler* s_;
   };
 
-  BatchScheduler() = default;
+  BatchScheduler() : runner_([this](std::stop_token stop) { run_batches(stop); }) {}
+  ~BatchScheduler() {
+    runner_.request_stop();
+    {
+      std::lock_guard lock(mutex_);
+      work_.notify_all();
+    }
+    runner_.join();
+  }
   BatchScheduler(const BatchScheduler&) = delete;
   BatchScheduler& operator=(const BatchScheduler&) = delete;
 
@@ -159,50 +170,60 @@ class BatchScheduler {
   void leave() {
     std::lock_guard lock(mutex_);
     --members_;
-    if (waiting_ > 0 && waiting_ >= members_) ready_.notify_all();  // the others may be all that is left
+    if (batch_due()) work_.notify_one();  // the others may be all that is left
   }
 
-  // Queues the request and waits until it is done; when every member waits, this thread runs the
-  // pending calls of each engine (one batch per engine) and wakes the others.
+  // Queues the request and waits until the runner has done it.
   void wait_for(Engine* engine, Request& request) {
     std::unique_lock lock(mutex_);
     engine->pending_.push_back(&request);
     ++waiting_;
-    while (!request.done) {
-      if (!running_ && waiting_ >= members_) {
-        running_ = true;
-        run_pending(lock);
-        running_ = false;
-        ready_.notify_all();
-      } else {
-        ready_.wait(lock);
-      }
+    if (batch_due()) work_.notify_one();
+    ready_.wait(lock, [&] { return request.done; });
+  }
+
+  // Every member has a call waiting (a thread that is not a member counts as one more).
+  bool batch_due() const { return waiting_ > 0 && waiting_ >= members_; }
+
+  // The runner: whenever a batch is due, each engine's pending calls as one batch, then wake them.
+  void run_batches(std::stop_token stop) {
+    std::unique_lock lock(mutex_);
+    while (true) {
+      work_.wait(lock, [&] { return stop.stop_requested() || batch_due(); });
+      if (stop.stop_requested()) return;
+      run_pending(lock);
+      ready_.notify_all();
     }
   }
 
+  // Runs the engine with the most calls waiting; the calls of the others wait for a later batch.
+  // Conversations thus fall into step (all drafting, then all scoring, ...), which keeps each
+  // batch wide: a model's batch holds only the calls made to it, and llama.cpp's CPU kernels
+  // gain from wide physical batches only.
   void run_pending(std::unique_lock<std::mutex>& lock) {
-    for (std::size_t i = 0; i < engines_.size(); ++i) {
-      Engine* e = engines_[i];
-      if (e->pending_.empty()) continue;
-      std::vector<Request*> batch;
-      batch.swap(e->pending_);
-      ++batches_;
-      widest_ = std::max(widest_, batch.size());
-      lock.unlock();
-      e->run_each(batch);
-      lock.lock();
-      waiting_ -= batch.size();  // their threads are free to go on, counted as working again
-    }
+    Engine* e = nullptr;
+    for (Engine* candidate : engines_)
+      if (!e || candidate->pending_.size() > e->pending_.size()) e = candidate;
+    if (!e || e->pending_.empty()) return;
+    std::vector<Request*> batch;
+    batch.swap(e->pending_);
+    ++batches_;
+    widest_ = std::max(widest_, batch.size());
+    lock.unlock();
+    e->run_each(batch);
+    lock.lock();
+    waiting_ -= batch.size();  // their threads are free to go on, counted as working again
   }
 
   mutable std::mutex mutex_;
-  std::condition_variable ready_;
+  std::condition_variable ready_;  // members: a batch is done
+  std::condition_variable work_;   // the runner: a batch is due
   std::vector<Engine*> engines_;
   std::size_t members_ = 0;
   std::size_t waiting_ = 0;
-  bool running_ = false;
   std::size_t batches_ = 0;
   std::size_t widest_ = 0;
+  std::jthread runner_;  // last: starts once everything above is set up
 };
 
 }  // namespace wsd

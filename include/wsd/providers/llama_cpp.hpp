@@ -314,6 +314,9 @@ class LlamaContext : public BatchScheduler::Engine {
     std::vector<Call*> calls;
     calls.reserve(requests.size());
     for (auto* r : requests) calls.push_back(static_cast<Call*>(r));
+    // llama.cpp splits a batch over several KV streams into physical batches of sequences with
+    // consecutive ids only (llama_batch_allocr::split_equal): in id order, neighbours share them.
+    std::sort(calls.begin(), calls.end(), [](const Call* a, const Call* b) { return a->seq < b->seq; });
     try {
       decode(calls);
     } catch (const Error&) {

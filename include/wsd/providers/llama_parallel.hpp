@@ -1,0 +1,61 @@
+#pragma once
+// Two llama.cpp models with n sequences each, their calls merged by one BatchScheduler: what n
+// conversations in flight need. decoders(config) makes one decoder per worker for
+// wsd::decode_parallel / wsd::decode_offline_batched.
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "wsd/batch_scheduler.hpp"
+#include "wsd/compose.hpp"
+#include "wsd/providers/llama_cpp.hpp"
+
+namespace wsd {
+
+// Conversations in flight by default: enough calls per batch to fill llama.cpp's best CPU
+// batches (a batch of 4-6 tokens costs about half a token's time each on 2 cores), more with more cores.
+inline std::size_t default_parallel() {
+  const std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  return std::clamp<std::size_t>(2 * cores, 4, 16);
+}
+
+class LlamaPairSequences {
+ public:
+  LlamaPairSequences(std::shared_ptr<const LlamaModel> weak, std::shared_ptr<const LlamaModel> strong, std::size_t n)
+      : scheduler_(n > 1 ? std::make_unique<BatchScheduler>() : nullptr),  // one: calls run at once
+        weak_context_(std::make_shared<LlamaContext>(std::move(weak), n, scheduler_.get())),
+        strong_context_(std::make_shared<LlamaContext>(std::move(strong), n, scheduler_.get())) {
+    for (std::size_t i = 0; i < n; ++i) {
+      weak_.emplace_back(weak_context_, i);
+      strong_.emplace_back(strong_context_, i);
+    }
+  }
+  LlamaPairSequences(const LlamaPairSequences&) = delete;
+  LlamaPairSequences& operator=(const LlamaPairSequences&) = delete;
+
+  std::size_t size() const { return weak_.size(); }
+  LlamaSequence& weak(std::size_t i) { return weak_.at(i); }
+  LlamaSequence& strong(std::size_t i) { return strong_.at(i); }
+  BatchScheduler* scheduler() { return scheduler_.get(); }
+  const LlamaContext& weak_context() const { return *weak_context_; }
+  const LlamaContext& strong_context() const { return *strong_context_; }
+
+  // make_decoder(weak(i), strong(i), args...) for each i: one decoder per worker.
+  template <class... Args>
+  auto decoders(const Args&... args) {
+    using Decoder = decltype(make_decoder(weak(0), strong(0), args...));
+    std::vector<Decoder> out;
+    out.reserve(size());
+    for (std::size_t i = 0; i < size(); ++i) out.push_back(make_decoder(weak(i), strong(i), args...));
+    return out;
+  }
+
+ private:
+  std::unique_ptr<BatchScheduler> scheduler_;  // outlives the contexts that report to it
+  std::shared_ptr<LlamaContext> weak_context_, strong_context_;
+  std::deque<LlamaSequence> weak_, strong_;
+};
+
+}  // namespace wsd
