@@ -45,8 +45,9 @@ demo: build models
 
 bench: build models
 	$(BUILD)/bin/wsd-microbench --benchmark_min_time=0.2
-	$(BUILD)/bin/wsd-bench --input examples/prompts.jsonl --out bench-out
-	$(BUILD)/bin/wsd-bench --input examples/prompts.jsonl --out bench-out/reference-defaults --reference-defaults --limit 2 --repeats 3
+	$(BUILD)/bin/wsd-bench --input examples/prompts.jsonl --out bench-out --parallel 0
+	$(BUILD)/bin/wsd-bench --input examples/prompts.jsonl --out bench-out/throughput --throughput-only --limit 8 --repeats 1 --parallel 1,2,4,8
+	$(BUILD)/bin/wsd-bench --input examples/prompts.jsonl --out bench-out/reference-defaults --reference-defaults --limit 2 --repeats 3 --parallel 0
 
 sanitize: deps
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DWSD_SANITIZE=ON -DWSD_WITH_LLAMA=OFF -DWSD_BUILD_BENCHMARKS=OFF

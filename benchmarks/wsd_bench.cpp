@@ -10,6 +10,7 @@
 #include <thread>
 #include <wsd/providers/default_models.hpp>
 #include <wsd/providers/llama_cpp.hpp>
+#include <wsd/providers/llama_parallel.hpp>
 #include <wsd/wsd.hpp>
 
 #include "tools/config_flags.hpp"
@@ -177,6 +178,103 @@ void write_plots(const std::string& dir, const json& modes, const std::vector<ws
 }
 
 
+// Answer tokens of a result: the kept draft and the continuation.
+std::size_t answer_tokens(const wsd::Result& r) {
+  return static_cast<std::size_t>(std::max(0L, r.accept_index + 1)) + r.strong_generated;
+}
+
+// The per-token costs' prediction of a run's model time: weak writes, strong reads, strong writes.
+double predicted_ms(const std::vector<wsd::Result>& results, const json& costs) {
+  double ms = 0;
+  for (const auto& r : results)
+    ms += static_cast<double>(r.weak_tokens) * costs["weak_write_ms"].get<double>() +
+          static_cast<double>(r.strong_processed - r.strong_generated) * costs["strong_read_ms"].get<double>() +
+          static_cast<double>(r.strong_generated) * costs["strong_write_ms"].get<double>();
+  return ms;
+}
+
+// Many conversations in flight: answer tokens per second over the prompts with N of them at once,
+// for online, the reference's passes batched over the set, and the strong model alone, in one
+// kernel mode. Records must not depend on N in the batch-invariant mode; `same_as_one` counts it.
+json throughput(const std::string& weak_path, const std::string& strong_path, wsd::LlamaOptions opts,
+                const std::vector<wsd::Conversation>& prompts, const wsd::Config& cfg,
+                const std::vector<std::size_t>& parallels, int repeats, const json& costs) {
+  auto weak = std::make_shared<const wsd::LlamaModel>(weak_path, opts);
+  auto strong = std::make_shared<const wsd::LlamaModel>(strong_path, opts);
+  json out = json::object();
+  std::map<std::string, std::vector<wsd::Result>> first;  // each mode's results at the first N
+  for (std::size_t n : parallels) {
+    wsd::LlamaPairSequences sequences(weak, strong, n);
+    auto decoders = sequences.decoders(cfg);
+    auto alone = sequences.decoders(wsd::ImmediateSwitch{}, cfg);
+    for (const std::string mode : {"online", "offline-batched", "strong-only"}) {
+      std::vector<double> walls;
+      std::vector<wsd::Result> results(prompts.size());
+      for (int rep = 0; rep < repeats; ++rep) {
+        auto collect = [&](wsd::Outcome o) {
+          if (o.error) std::rethrow_exception(o.error);
+          results[o.index] = std::move(*o.result);
+        };
+        const auto t0 = wsd::Clock::now();
+        if (mode == "online")
+          wsd::decode_parallel(std::span(decoders), std::span(prompts), sequences.scheduler(), collect);
+        else if (mode == "offline-batched")
+          wsd::decode_offline_batched(std::span(decoders), std::span(prompts), sequences.scheduler(), collect);
+        else
+          wsd::decode_parallel(std::span(alone), std::span(prompts), sequences.scheduler(), collect);
+        walls.push_back(seconds_since(t0));
+      }
+      std::size_t tokens = 0, same = 0;
+      double decoder_s = 0, total_s = 0;  // the decoder's own time, of the conversations' time
+      for (const auto& r : results) tokens += answer_tokens(r), decoder_s += r.timing.decoder_s, total_s += r.timing.total_s;
+      if (!first.count(mode)) first[mode] = results;
+      for (std::size_t i = 0; i < results.size(); ++i)
+        same += results[i].text == first[mode][i].text && results[i].accept_index == first[mode][i].accept_index;
+      const double wall = median(walls);
+      out[mode][std::to_string(n)] = {{"wall_s_median", wall},
+                                      {"answer_tokens", tokens},
+                                      {"answer_tok_s", static_cast<double>(tokens) / wall},
+                                      {"same_as_first_n", same},
+                                      {"decoder_share", total_s > 0 ? decoder_s / total_s : 0.0},
+                                      {"predicted_sequential_s", predicted_ms(results, costs) / 1000.0}};
+      std::fprintf(stderr, "throughput %-15s N=%-2zu %.2f s, %.1f answer tok/s, same as N=%zu on %zu/%zu\n", mode.c_str(), n, wall,
+                   static_cast<double>(tokens) / wall, parallels.front(), same, results.size());
+    }
+  }
+  return out;
+}
+
+// The best N of a mode: its entry with the most answer tokens per second.
+std::pair<std::string, json> best_of(const json& mode) {
+  std::pair<std::string, json> best;
+  for (auto& [n, m] : mode.items())
+    if (best.first.empty() || m["answer_tok_s"].get<double>() > best.second["answer_tok_s"].get<double>()) best = {n, m};
+  return best;
+}
+
+void write_throughput_plot(const std::string& dir, const json& sections) {
+  std::ofstream dat(dir + "/throughput.dat");
+  std::string plot;
+  int index = 0;
+  for (auto& [kernels, modes] : sections.items())
+    for (auto& [mode, by_n] : modes.items()) {
+      dat << "# " << kernels << " " << mode << "\n";
+      for (auto& [n, m] : by_n.items()) dat << n << " " << m["answer_tok_s"].get<double>() << "\n";
+      dat << "\n\n";
+      plot += std::string(plot.empty() ? "" : ", ") + "'throughput.dat' index " + std::to_string(index++) +
+              " using 1:2 with linespoints title '" + mode + " (" + kernels + ")'";
+    }
+  dat.close();
+  std::ofstream gp(dir + "/throughput.gp");
+  gp << "set terminal pngcairo size 900,500\nset output 'throughput.png'\n"
+     << "set title 'Answer tokens per second over the prompt set, N conversations in flight'\n"
+     << "set xlabel 'N (--parallel)'\nset ylabel 'answer tokens / s'\nset logscale x 2\nset yrange [0:*]\nset key left top\n"
+     << "plot " << plot << "\n";
+  gp.close();
+  if (std::system(("cd " + shell_quote(dir) + " && gnuplot throughput.gp 2>>gnuplot.log").c_str()) != 0)
+    std::cerr << "wsd-bench: gnuplot failed on the throughput plot (see " << dir << "/gnuplot.log)\n";
+}
+
 using Passes = std::map<std::string, std::vector<Pass>>;
 
 // One mode over all prompts, `repeats` times.
@@ -311,7 +409,9 @@ int main(int argc, char** argv) {
   std::string input = "examples/prompts.jsonl", out = "bench-out";
   int repeats = 3, threads = 0;
   std::size_t limit = 0;
-  bool reference_defaults = false, fast = false;
+  bool reference_defaults = false, fast = false, skip_modes = false;
+  std::vector<std::size_t> parallels{1, 2, 4, 8};
+  std::string throughput_kernels = "both";
   wsd::Config defaults;
   defaults.draft_max_tokens = 128;  // sized for a 2-core machine; --reference-defaults for the paper's 512 / 2048
   defaults.max_tokens = 256;
@@ -325,6 +425,11 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads);
   app.add_flag("--reference-defaults", reference_defaults, "draft 512 / total 2048, as the reference");
   app.add_flag("--fast-kernels", fast, "llama.cpp's fastest kernels (not batch-invariant)");
+  app.add_option("--parallel", parallels, "conversations in flight for the throughput section (0: skip it)")
+      ->delimiter(',')->capture_default_str();
+  app.add_option("--throughput-kernels", throughput_kernels, "kernel modes of the throughput section: both | invariant | fast")
+      ->check(CLI::IsMember({"both", "invariant", "fast"}))->capture_default_str();
+  app.add_flag("--throughput-only", skip_modes, "only the throughput section (and the per-token costs it needs)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {  // --help exits 0; any usage error exits kExitUsage
@@ -343,54 +448,106 @@ int main(int argc, char** argv) {
     opts.threads = threads;
     opts.context = static_cast<int>(std::min<std::size_t>(cfg.max_tokens + cfg.draft_max_tokens + 512, 8192));
     opts.batch_invariant = !fast;
-    wsd::LlamaProvider weak(weak_path, opts), strong(strong_path, opts);
+    parallels.erase(std::remove(parallels.begin(), parallels.end(), std::size_t{0}), parallels.end());
+    std::sort(parallels.begin(), parallels.end());
+    parallels.erase(std::unique(parallels.begin(), parallels.end()), parallels.end());
+    if (skip_modes && parallels.empty()) throw CLI::ValidationError("--throughput-only", "needs --parallel values above 0");
+    json report, costs, overhead;
+    {
+      wsd::LlamaProvider weak(weak_path, opts), strong(strong_path, opts);
+      std::fprintf(stderr, "raw llama.cpp loop vs provider...\n");
+      overhead = provider_overhead(strong, 128, repeats);
+      std::fprintf(stderr, "per-token costs of the two models...\n");
+      costs = per_token_costs(weak, strong, overhead["provider_tok_s_median"].get<double>(), cfg.chunk, 128, repeats);
+      report = {{"machine", {{"cores", std::thread::hardware_concurrency()}, {"cpu", cpu_model()},
+                             {"row_kernels", wsd::kernels::use_avx2() ? "avx2+fma" : "portable"}}},
+                {"llama", {{"build", WSD_LLAMA_BUILD_INFO}, {"system_info", llama_print_system_info()},
+                           {"amx_usable", wsd::llama_amx_usable()}}},
+                {"models", {{"weak", {{"path", weak_path}, {"name", weak.metadata("general.name")}, {"vocab", weak.vocab_size()}}},
+                            {"strong", {{"path", strong_path}, {"name", strong.metadata("general.name")}, {"vocab", strong.vocab_size()}}}}},
+                {"config", wsd::to_json(cfg)},
+                {"prompts", prompts.size()},
+                {"repeats", repeats},
+                {"batch_invariant", !fast},
+                {"provider", overhead},
+                {"per_token_costs", costs},
+                {"ratios", json::object()}};
+      if (!skip_modes) {
+        // The reference's offline form, wsd's online form, the strong model alone, the weak model alone.
+        auto decoder = wsd::make_decoder(weak, strong, cfg);
+        auto alone = wsd::make_decoder(weak, strong, wsd::ImmediateSwitch{}, cfg);
+        Passes passes;
+        run_mode(passes, "offline", prompts, repeats, [&](const wsd::Conversation& c) { return decoder.decode_offline(c); });
+        run_mode(passes, "online", prompts, repeats, [&](const wsd::Conversation& c) { return decoder.decode_online(c); });
+        run_mode(passes, "strong-only", prompts, repeats, [&](const wsd::Conversation& c) { return alone.decode_online(c); });
+        run_mode(passes, "weak-only", prompts, repeats, [&](const wsd::Conversation& c) { return decoder.decode_weak_only(c); });
 
-    // The reference's offline form, wsd's online form, the strong model alone, the weak model alone.
-    auto decoder = wsd::make_decoder(weak, strong, cfg);
-    auto alone = wsd::make_decoder(weak, strong, wsd::ImmediateSwitch{}, cfg);
-    Passes passes;
-    run_mode(passes, "offline", prompts, repeats, [&](const wsd::Conversation& c) { return decoder.decode_offline(c); });
-    run_mode(passes, "online", prompts, repeats, [&](const wsd::Conversation& c) { return decoder.decode_online(c); });
-    run_mode(passes, "strong-only", prompts, repeats, [&](const wsd::Conversation& c) { return alone.decode_online(c); });
-    run_mode(passes, "weak-only", prompts, repeats, [&](const wsd::Conversation& c) { return decoder.decode_weak_only(c); });
+        // Same outputs: online must give the offline reference's texts.
+        std::size_t same = 0;
+        for (std::size_t i = 0; i < prompts.size(); ++i)
+          same += passes["online"][0].results[i].text == passes["offline"][0].results[i].text &&
+                  passes["online"][0].results[i].accept_index == passes["offline"][0].results[i].accept_index;
+        json modes = json::object();
+        for (auto& [name, list] : passes) modes[name] = summarize_mode(name, list);
+        const double online_wall = modes["online"]["wall_s_median"];
+        report["online_matches_offline"] = same;
+        report["modes"] = modes;
+        report["online_over_offline_by_outcome"] = by_outcome(passes, prompts.size());
+        report["ratios"] = {{"online_over_offline", online_wall / modes["offline"]["wall_s_median"].get<double>()},
+                            {"online_over_strong_only", online_wall / modes["strong-only"]["wall_s_median"].get<double>()},
+                            {"decoder_share", modes["online"]["decoder_s_median"].get<double>() / online_wall},
+                            {"provider_over_raw", overhead["provider_over_raw"]}};
+        write_plots(out, modes, passes["offline"][0].results);
+      }
+    }
 
-    // Same outputs: online must give the offline reference's texts.
-    std::size_t same = 0;
-    for (std::size_t i = 0; i < prompts.size(); ++i)
-      same += passes["online"][0].results[i].text == passes["offline"][0].results[i].text &&
-              passes["online"][0].results[i].accept_index == passes["offline"][0].results[i].accept_index;
-
-    json modes = json::object();
-    for (auto& [name, list] : passes) modes[name] = summarize_mode(name, list);
-    std::fprintf(stderr, "raw llama.cpp loop vs provider...\n");
-    const json overhead = provider_overhead(strong, 128, repeats);
-    std::fprintf(stderr, "per-token costs of the two models...\n");
-    const json costs = per_token_costs(weak, strong, overhead["provider_tok_s_median"].get<double>(), cfg.chunk, 128, repeats);
-    const double online_wall = modes["online"]["wall_s_median"];
-    const json report = {
-        {"machine", {{"cores", std::thread::hardware_concurrency()}, {"cpu", cpu_model()},
-                     {"row_kernels", wsd::kernels::use_avx2() ? "avx2+fma" : "portable"}}},
-        {"llama", {{"build", WSD_LLAMA_BUILD_INFO}, {"system_info", llama_print_system_info()},
-                   {"amx_usable", wsd::llama_amx_usable()}}},
-        {"models", {{"weak", {{"path", weak_path}, {"name", weak.metadata("general.name")}, {"vocab", weak.vocab_size()}}},
-                    {"strong", {{"path", strong_path}, {"name", strong.metadata("general.name")}, {"vocab", strong.vocab_size()}}}}},
-        {"config", wsd::to_json(cfg)},
-        {"prompts", prompts.size()},
-        {"repeats", repeats},
-        {"batch_invariant", !fast},
-        {"online_matches_offline", same},
-        {"modes", modes},
-        {"provider", overhead},
-        {"per_token_costs", costs},
-        {"online_over_offline_by_outcome", by_outcome(passes, prompts.size())},
-        {"ratios",
-         {{"online_over_offline", online_wall / modes["offline"]["wall_s_median"].get<double>()},
-          {"online_over_strong_only", online_wall / modes["strong-only"]["wall_s_median"].get<double>()},
-          {"decoder_share", modes["online"]["decoder_s_median"].get<double>() / online_wall},
-          {"provider_over_raw", overhead["provider_over_raw"]}}}};
+    // Many conversations in flight, in each kernel mode asked for.
+    if (!parallels.empty()) {
+      json sections = json::object();
+      for (const bool invariant : {true, false}) {
+        if ((invariant && throughput_kernels == "fast") || (!invariant && throughput_kernels == "invariant")) continue;
+        wsd::LlamaOptions o = opts;
+        o.batch_invariant = invariant;
+        sections[invariant ? "invariant" : "fast"] =
+            throughput(weak_path, strong_path, o, prompts, cfg, parallels, repeats, costs);
+      }
+      report["throughput"] = sections;
+      json& ratios = report["ratios"];
+      if (sections.contains("invariant")) {
+        const json& inv = sections["invariant"];
+        const auto [n_on, on] = best_of(inv["online"]);
+        const auto [n_off, off] = best_of(inv["offline-batched"]);
+        const json& one = inv["online"][std::to_string(parallels.front())];
+        ratios["throughput_online_best_over_sequential"] = on["answer_tok_s"].get<double>() / one["answer_tok_s"].get<double>();
+        ratios["online_over_batched_offline"] = on["wall_s_median"].get<double>() / off["wall_s_median"].get<double>();
+        // The work online cannot avoid over the work of the reference's passes, at the per-token costs.
+        ratios["online_over_batched_offline_bound"] =
+            on["predicted_sequential_s"].get<double>() / off["predicted_sequential_s"].get<double>();
+        ratios["online_best_parallel"] = std::stod(n_on);
+        ratios["offline_batched_best_parallel"] = std::stod(n_off);
+        ratios["decoder_share_online_best"] = on["decoder_share"];
+      }
+      write_throughput_plot(out, sections);
+    }
     write_atomically(out + "/bench.json", report.dump(2) + "\n");
-    write_plots(out, modes, passes["offline"][0].results);
-    print_report(report, repeats, prompts.size(), cfg.chunk, out);
+    if (!skip_modes) print_report(report, repeats, prompts.size(), cfg.chunk, out);
+    if (report.contains("throughput")) {
+      std::printf("\n| kernels | mode |");
+      for (std::size_t n : parallels) std::printf(" N=%zu tok/s |", n);
+      std::printf("\n|---|---|");
+      for (std::size_t i = 0; i < parallels.size(); ++i) std::printf("---|");
+      std::printf("\n");
+      for (auto& [kernels, modes] : report["throughput"].items())
+        for (auto& [mode, by_n] : modes.items()) {
+          std::printf("| %s | %s |", kernels.c_str(), mode.c_str());
+          for (std::size_t n : parallels) std::printf(" %.1f |", by_n[std::to_string(n)]["answer_tok_s"].get<double>());
+          std::printf("\n");
+        }
+      for (auto& [k, v] : report["ratios"].items())
+        if (k.find("batched") != std::string::npos || k.find("throughput") != std::string::npos || k.find("parallel") != std::string::npos)
+          std::printf("%s = %.3f\n", k.c_str(), v.get<double>());
+      std::printf("written: %s/bench.json, throughput.png\n", out.c_str());
+    }
     return 0;
   } catch (...) {
     return wsd::report_error("wsd-bench");

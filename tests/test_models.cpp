@@ -2,11 +2,13 @@
 #include <catch2/catch.hpp>
 #include <wsd/providers/default_models.hpp>
 #include <wsd/providers/llama_cpp.hpp>
+#include <wsd/providers/llama_parallel.hpp>
 #include <wsd/wsd.hpp>
 
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 
 namespace {
 
@@ -148,4 +150,98 @@ TEST_CASE("a conversation longer than the context window is an input error namin
   small.max_tokens = 16;
   auto ok = wsd::make_decoder(weak, strong, wsd::WindowMeanSwitch(), small);
   CHECK_FALSE(ok.decode_online({"short", {{"user", "Say hello."}}}).text.empty());
+}
+
+namespace {
+
+// A record without its timing: what must not depend on how conversations were batched.
+nlohmann::json untimed(const wsd::Result& r) {
+  nlohmann::json j = wsd::to_json(r);
+  j.erase("timing");
+  return j;
+}
+
+struct ParallelRun {
+  std::map<std::string, nlohmann::json> records;
+  std::map<std::string, std::string> errors;
+  std::size_t widest = 0;
+};
+
+// The conversations with n in flight over the default pair (batch-invariant kernels).
+ParallelRun run_parallel(const std::vector<wsd::Conversation>& cs, std::size_t n, wsd::Mode mode, bool reference_passes = false) {
+  wsd::LlamaOptions opts;
+  opts.context = 512;
+  auto weak = std::make_shared<const wsd::LlamaModel>(weak_path(), opts);
+  auto strong = std::make_shared<const wsd::LlamaModel>(strong_path(), opts);
+  wsd::LlamaPairSequences sequences(weak, strong, n);
+  wsd::Config cfg = test_config(false);
+  cfg.mode = mode;
+  auto decoders = sequences.decoders(cfg);
+  ParallelRun out;
+  auto done = [&](wsd::Outcome o) {
+    const std::string& id = cs[o.index].id;
+    REQUIRE(out.records.count(id) + out.errors.count(id) == 0);
+    if (o.result) {
+      out.records[id] = untimed(*o.result);
+      return;
+    }
+    try {
+      std::rethrow_exception(o.error);
+    } catch (const std::exception& e) {
+      out.errors[id] = e.what();
+    }
+  };
+  if (reference_passes) wsd::decode_offline_batched(std::span(decoders), std::span(cs), sequences.scheduler(), done);
+  else wsd::decode_parallel(std::span(decoders), std::span(cs), sequences.scheduler(), done);
+  if (sequences.scheduler()) out.widest = sequences.scheduler()->widest_batch();
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("the same records with 1 and 4 conversations in flight, and among unrelated ones; a conversation "
+          "too long for its context fails alone", "[models][parallel]") {
+  const auto set = prompt_set();
+  const ParallelRun one = run_parallel(set, 1, wsd::Mode::online);
+  const ParallelRun four = run_parallel(set, 4, wsd::Mode::online);
+  REQUIRE(one.errors.empty());
+  REQUIRE(four.errors.empty());
+  CHECK(four.widest >= 3);  // calls of several conversations did share batches
+  // Half of the set among unrelated conversations and one that cannot fit, three at a time.
+  std::vector<wsd::Conversation> mixed;
+  std::string long_text;
+  for (int i = 0; i < 60; ++i) long_text += "Tell me about the number " + std::to_string(i) + ". ";
+  mixed.push_back({"too-long", {{"user", long_text}}});
+  for (std::size_t i = 0; i < set.size(); i += 2) {
+    mixed.push_back(set[i]);
+    mixed.push_back({"unrelated-" + std::to_string(i), {{"user", "Name a colour and a fruit, number " + std::to_string(i) + "."}}});
+  }
+  const ParallelRun among = run_parallel(mixed, 3, wsd::Mode::online);
+  REQUIRE(among.errors.size() == 1);
+  CHECK_THAT(among.errors.at("too-long"), Catch::Contains("conversation 'too-long'") && Catch::Contains("do not fit"));
+  for (const auto& c : set) {
+    INFO("conversation " << c.id);
+    CHECK(four.records.at(c.id) == one.records.at(c.id));
+    if (among.records.count(c.id)) CHECK(among.records.at(c.id) == one.records.at(c.id));
+  }
+}
+
+TEST_CASE("online equals the reference's passes batched over the set, 4 conversations in flight", "[models][parallel]") {
+  const auto set = prompt_set();
+  const ParallelRun online = run_parallel(set, 4, wsd::Mode::online);
+  const ParallelRun offline = run_parallel(set, 4, wsd::Mode::offline, /*reference_passes=*/true);
+  REQUIRE(offline.errors.empty());
+  int switched = 0;
+  for (const auto& c : set) {
+    INFO("conversation " << c.id);
+    const auto& on = online.records.at(c.id);
+    const auto& off = offline.records.at(c.id);
+    REQUIRE(on["switch"]["index"] == off["switch"]["index"]);
+    CHECK(on["text"] == off["text"]);
+    CHECK(on["continuation"]["tokens"] == off["continuation"]["tokens"]);
+    const auto kept = on["switch"]["index"].get<long>() + 1;
+    for (long k = 0; k < kept; ++k) CHECK(on["draft"]["probs"][k] == off["draft"]["probs"][k]);
+    switched += off["switch"]["reason"] == "switched";
+  }
+  CHECK(switched > 0);
 }

@@ -6,7 +6,7 @@ set -euo pipefail
 generate=$1 prompts=$2 work=$3
 rm -rf "$work" && mkdir -p "$work"
 out="$work/results.jsonl"
-args=(--input "$prompts" --output "$out" --max-tokens 24 --draft-max-tokens 16)
+args=(--input "$prompts" --output "$out" --max-tokens 24 --draft-max-tokens 16 --parallel 4)
 total=$(grep -c '[^[:space:]]' "$prompts")
 
 "$generate" "${args[@]}" 2>"$work/first.log" &

@@ -14,11 +14,11 @@
 
 namespace wsd {
 
-// Conversations in flight by default: enough calls per batch to fill llama.cpp's best CPU
-// batches (a batch of 4-6 tokens costs about half a token's time each on 2 cores), more with more cores.
+// Conversations in flight by default. On a 2-core CPU batching gains nothing measurable (wsd-bench's
+// throughput section: llama.cpp's CPU kernels there are compute-bound and reuse a weight row only
+// across 4 or 6 output rows), so one at a time; with more cores, 4.
 inline std::size_t default_parallel() {
-  const std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
-  return std::clamp<std::size_t>(2 * cores, 4, 16);
+  return std::thread::hardware_concurrency() > 2 ? 4 : 1;
 }
 
 class LlamaPairSequences {
