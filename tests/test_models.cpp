@@ -199,7 +199,7 @@ ParallelRun run_parallel(const std::vector<wsd::Conversation>& cs, std::size_t n
 
 }  // namespace
 
-TEST_CASE("the same records with 1 and 4 conversations in flight, and among unrelated ones; a conversation "
+TEST_CASE("the same records with 1 and 4 conversations in flight, and among unrelated ones, and a conversation "
           "too long for its context fails alone", "[models][parallel]") {
   const auto set = prompt_set();
   const ParallelRun one = run_parallel(set, 1, wsd::Mode::online);
@@ -241,7 +241,7 @@ TEST_CASE("online equals the reference's passes batched over the set, 4 conversa
     CHECK(on["continuation"]["tokens"] == off["continuation"]["tokens"]);
     const auto kept = on["switch"]["index"].get<long>() + 1;
     for (long k = 0; k < kept; ++k) CHECK(on["draft"]["probs"][k] == off["draft"]["probs"][k]);
-    switched += off["switch"]["reason"] == "switched";
+    switched += off["switch"]["reason"] == "switch";
   }
   CHECK(switched > 0);
 }

@@ -172,7 +172,7 @@ TEST_CASE("the reference's passes batched over a set give what it gives one conv
   }
 }
 
-TEST_CASE("a conversation too long for its context fails alone; the others in its batches are unchanged",
+TEST_CASE("a conversation too long for its context fails alone and the others in its batches are unchanged",
           "[parallel][errors]") {
   std::mt19937_64 rng(5);
   Setup s = random_setup(rng, false);

@@ -18,7 +18,7 @@ TEST_CASE("greedy picks the highest logit, the lowest id on a tie", "[sampling]"
   CHECK(s.sample(tie.data(), tie.size()) == 1);
 }
 
-TEST_CASE("the same seed gives the same tokens; reset() restarts the stream", "[sampling]") {
+TEST_CASE("the same seed gives the same tokens and reset() restarts the stream", "[sampling]") {
   wsd::Sampler a({1.0, 1.0, 0, 42}), b({1.0, 1.0, 0, 42});
   std::vector<wsd::Token> first;
   for (int i = 0; i < 50; ++i) {
