@@ -132,11 +132,20 @@ json per_token_costs(wsd::LlamaProvider& weak, wsd::LlamaProvider& strong, doubl
     }
     read_ms.push_back(1000.0 * seconds_since(t0) / static_cast<double>(tokens.size()));
   }
+  std::vector<double> prefill_ms;  // reading without rows: a prompt, or the reference's re-read
+  for (int rep = 0; rep < repeats; ++rep) {
+    strong.rollback(0);
+    const std::size_t last = tokens.size() - 1;
+    const auto t0 = wsd::Clock::now();
+    strong.append(tokens, std::span<const std::size_t>(&last, 1));
+    prefill_ms.push_back(1000.0 * seconds_since(t0) / static_cast<double>(tokens.size()));
+  }
   strong.rollback(0);
   const double weak_write = 1000.0 / median(weak_tok_s), strong_write = 1000.0 / strong_tok_s, strong_read = median(read_ms);
   return {{"weak_write_ms", weak_write},
           {"strong_write_ms", strong_write},
           {"strong_read_ms", strong_read},
+          {"strong_prefill_ms", median(prefill_ms)},
           {"chunk", chunk},
           // Each drafted token costs a weak write and a strong read; strong-only pays one strong write.
           {"draft_token_over_strong_token", (weak_write + strong_read) / strong_write}};
@@ -183,13 +192,18 @@ std::size_t answer_tokens(const wsd::Result& r) {
   return static_cast<std::size_t>(std::max(0L, r.accept_index + 1)) + r.strong_generated;
 }
 
-// The per-token costs' prediction of a run's model time: weak writes, strong reads, strong writes.
+// The per-token costs' prediction of a run's model time: weak writes, strong reads of scored
+// drafted tokens (every row), other strong reads (prompt, re-read: one row), strong writes.
 double predicted_ms(const std::vector<wsd::Result>& results, const json& costs) {
   double ms = 0;
-  for (const auto& r : results)
+  for (const auto& r : results) {
+    const auto scored = r.probs.size();
+    const auto read = r.strong_processed - r.strong_generated;
     ms += static_cast<double>(r.weak_tokens) * costs["weak_write_ms"].get<double>() +
-          static_cast<double>(r.strong_processed - r.strong_generated) * costs["strong_read_ms"].get<double>() +
+          static_cast<double>(scored) * costs["strong_read_ms"].get<double>() +
+          static_cast<double>(read - std::min(read, scored)) * costs["strong_prefill_ms"].get<double>() +
           static_cast<double>(r.strong_generated) * costs["strong_write_ms"].get<double>();
+  }
   return ms;
 }
 
