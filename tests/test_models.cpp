@@ -212,6 +212,8 @@ TEST_CASE("the same records with 1 and 4 conversations in flight, and among unre
   std::string long_text;
   for (int i = 0; i < 60; ++i) long_text += "Tell me about the number " + std::to_string(i) + ". ";
   mixed.push_back({"too-long", {{"user", long_text}}});
+  // One that fits but holds over 256 tokens: llama.cpp's attention spans more KV cells for it.
+  mixed.push_back({"long-unrelated", {{"user", long_text.substr(0, long_text.size() / 2)}}});
   for (std::size_t i = 0; i < set.size(); i += 2) {
     mixed.push_back(set[i]);
     mixed.push_back({"unrelated-" + std::to_string(i), {{"user", "Name a colour and a fruit, number " + std::to_string(i) + "."}}});
