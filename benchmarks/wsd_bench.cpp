@@ -54,7 +54,7 @@ struct Pass {
 };
 
 // Tokens per second of greedy one-token decoding after `prompt`, through the provider and wsd's sampler.
-double provider_tok_s(wsd::LlamaProvider& p, const std::vector<wsd::Token>& prompt, std::size_t n_tokens) {
+double provider_tok_s(wsd::LlamaSequence& p, const std::vector<wsd::Token>& prompt, std::size_t n_tokens) {
   p.rollback(0);
   const std::size_t last = prompt.size() - 1, row = 0;
   wsd::LogitsBlock block = p.append(prompt, std::span<const std::size_t>(&last, 1));
@@ -72,7 +72,7 @@ double provider_tok_s(wsd::LlamaProvider& p, const std::vector<wsd::Token>& prom
 const char* const kProbePrompt = "\n\n[User]\nTell me about the sea.\n\n[Assistant]\n";
 
 // Tokens per second of greedy one-token decoding: llama_decode directly vs through the provider.
-json provider_overhead(wsd::LlamaProvider& p, std::size_t n_tokens, int repeats) {
+json provider_overhead(wsd::LlamaSequence& p, std::size_t n_tokens, int repeats) {
   const auto prompt = wsd::tokenize_with_bos(p, kProbePrompt);
   std::vector<double> raw, wrapped;
   const auto n_vocab = static_cast<int>(p.vocab_size());
@@ -109,7 +109,7 @@ json provider_overhead(wsd::LlamaProvider& p, std::size_t n_tokens, int repeats)
 // Milliseconds per token of each model's work, through the providers: the weak model writing one
 // token at a time (the strong model's figure is the provider loop of provider_overhead), and the
 // strong model reading a draft in chunks with the logits of every row (what the switch rule needs).
-json per_token_costs(wsd::LlamaProvider& weak, wsd::LlamaProvider& strong, double strong_tok_s, std::size_t chunk,
+json per_token_costs(wsd::LlamaSequence& weak, wsd::LlamaSequence& strong, double strong_tok_s, std::size_t chunk,
                      std::size_t n_tokens, int repeats) {
   std::vector<double> weak_tok_s;
   const auto weak_prompt = wsd::tokenize_with_bos(weak, kProbePrompt);
@@ -210,11 +210,9 @@ double predicted_ms(const std::vector<wsd::Result>& results, const json& costs) 
 // Many conversations in flight: answer tokens per second over the prompts with N of them at once,
 // for online, the reference's passes batched over the set, and the strong model alone, in one
 // kernel mode. Records must not depend on N in the batch-invariant mode; `same_as_one` counts it.
-json throughput(const std::string& weak_path, const std::string& strong_path, wsd::LlamaOptions opts,
+json throughput(std::shared_ptr<const wsd::LlamaModel> weak, std::shared_ptr<const wsd::LlamaModel> strong,
                 const std::vector<wsd::Conversation>& prompts, const wsd::Config& cfg,
                 const std::vector<std::size_t>& parallels, int repeats, const json& costs) {
-  auto weak = std::make_shared<const wsd::LlamaModel>(weak_path, opts);
-  auto strong = std::make_shared<const wsd::LlamaModel>(strong_path, opts);
   json out = json::object();
   std::map<std::string, std::vector<wsd::Result>> first;  // each mode's results at the first N
   for (std::size_t n : parallels) {
@@ -467,8 +465,10 @@ int main(int argc, char** argv) {
     parallels.erase(std::unique(parallels.begin(), parallels.end()), parallels.end());
     if (skip_modes && parallels.empty()) throw CLI::ValidationError("--throughput-only", "needs --parallel values above 0");
     json report, costs, overhead;
+    auto weak_model = std::make_shared<const wsd::LlamaModel>(weak_path, opts);
+    auto strong_model = std::make_shared<const wsd::LlamaModel>(strong_path, opts);
     {
-      wsd::LlamaProvider weak(weak_path, opts), strong(strong_path, opts);
+      wsd::LlamaSequence weak(weak_model), strong(strong_model);
       std::fprintf(stderr, "raw llama.cpp loop vs provider...\n");
       overhead = provider_overhead(strong, 128, repeats);
       std::fprintf(stderr, "per-token costs of the two models...\n");
@@ -522,8 +522,11 @@ int main(int argc, char** argv) {
         if ((invariant && throughput_kernels == "fast") || (!invariant && throughput_kernels == "invariant")) continue;
         wsd::LlamaOptions o = opts;
         o.batch_invariant = invariant;
-        sections[invariant ? "invariant" : "fast"] =
-            throughput(weak_path, strong_path, o, prompts, cfg, parallels, repeats, costs);
+        const bool loaded = invariant == opts.batch_invariant;  // the models above, else loaded with o
+        sections[invariant ? "invariant" : "fast"] = throughput(
+            loaded ? weak_model : std::make_shared<const wsd::LlamaModel>(weak_path, o),
+            loaded ? strong_model : std::make_shared<const wsd::LlamaModel>(strong_path, o), prompts, cfg, parallels,
+            repeats, costs);
       }
       report["throughput"] = sections;
       json& ratios = report["ratios"];

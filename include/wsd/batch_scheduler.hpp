@@ -12,7 +12,6 @@
 #include <exception>
 #include <mutex>
 #include <thread>
-#include <span>
 #include <vector>
 
 namespace wsd {
@@ -45,8 +44,7 @@ class BatchScheduler {
     // what it failed with.
     void submit(Request& request) {
       if (!scheduler_) {
-        Request* one = &request;
-        run_each({&one, 1});
+        run_each({&request});
       } else {
         scheduler_->wait_for(this, request);
       }
@@ -57,16 +55,14 @@ class BatchScheduler {
 
    private:
     friend class BatchScheduler;
-    // Runs a batch; an exception that escapes run() fails every request of it not yet done.
-    void run_each(std::span<Request*> requests) {
-      std::vector<Request*> batch(requests.begin(), requests.end());
+    // Runs a batch; an exception that escapes run() fails every request of it without an error.
+    void run_each(const std::vector<Request*>& batch) {
       try {
         run(batch);
       } catch (...) {
         for (Request* r : batch)
-          if (!r->done && !r->error) r->error = std::current_exception();
+          if (!r->error) r->error = std::current_exception();
       }
-      for (Request* r : batch) r->done = true;
     }
 
     BatchScheduler* scheduler_;
@@ -212,6 +208,7 @@ class BatchScheduler {
     lock.unlock();
     e->run_each(batch);
     lock.lock();
+    for (Request* r : batch) r->done = true;  // under the lock: their threads read it under it
     waiting_ -= batch.size();  // their threads are free to go on, counted as working again
   }
 

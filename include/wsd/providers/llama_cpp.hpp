@@ -322,28 +322,23 @@ class LlamaContext : public BatchScheduler::Engine {
     // maximum over the batch's streams), and with a few hundred tokens cached a conversation's
     // records then changed with what shared its batches (measured: 1 of 8 prompts at draft 128 /
     // total 256 with 2 or 4 in flight).
-    if (model_->options().batch_invariant && calls.size() > 1) {
-      for (Call* c : calls) {
-        try {
-          decode({c});
-        } catch (...) {
-          c->error = std::current_exception();
-        }
-      }
-      return;
-    }
+    if (model_->options().batch_invariant && calls.size() > 1) return decode_each(calls);
     try {
       decode(calls);
     } catch (const Error&) {
       if (calls.size() == 1) throw;
-      for (Call* c : calls) {  // one call's failure must not fail the others: each again, alone
-        c->error = nullptr;
-        try {
-          std::vector<Call*> one{c};
-          decode(one);
-        } catch (...) {
-          c->error = std::current_exception();
-        }
+      decode_each(calls);  // one call's failure must not fail the others: each again, alone
+    }
+  }
+
+  // Each call in llama_decode calls of its own; a call that fails records its error.
+  void decode_each(const std::vector<Call*>& calls) {
+    for (Call* c : calls) {
+      c->error = nullptr;
+      try {
+        decode({c});
+      } catch (...) {
+        c->error = std::current_exception();
       }
     }
   }
@@ -355,9 +350,15 @@ class LlamaContext : public BatchScheduler::Engine {
     for (Call* c : calls)
       if (c->held > c->keep && !llama_memory_seq_rm(memory, c->seq, static_cast<llama_pos>(c->keep), -1))
         throw ModelError(model_->path() + ": llama.cpp could not roll its cache back to " + std::to_string(c->keep) + " tokens");
-    for (Call* c : calls) c->held = std::min(c->held, c->keep);
     const std::size_t n_vocab = model_->vocab_size();
     const std::size_t batch = static_cast<std::size_t>(model_->options().batch);
+    // llama.cpp's own output stays valid until the context decodes again; with other sequences in
+    // it that may happen before a sequence's next call, so their rows are copied.
+    const bool shared = sequences_ > 1 || scheduler();
+    for (Call* c : calls) {
+      c->out = {nullptr, 0, n_vocab};
+      c->copy->clear();  // a retry starts afresh
+    }
     try {
       std::size_t ci = 0, ti = 0;  // the next token: call ci, its token ti
       std::vector<std::size_t> next_row(calls.size(), 0);
@@ -385,22 +386,17 @@ class LlamaContext : public BatchScheduler::Engine {
         if (n == 0) break;
         if (const int rc = llama_decode(ctx_.get(), batch_); rc != 0)
           throw ModelError(model_->path() + ": llama_decode failed with code " + std::to_string(rc) + detail::llama_said());
-        // llama.cpp's own output stays valid until the context decodes again; with other
-        // sequences in it that may happen before this sequence's next call, so rows are copied.
-        const bool last = ci >= calls.size() && sequences_ == 1 && !scheduler();
+        const bool direct = !shared && ci >= calls.size();  // no llama_decode call after this one
         const float* data = outputs > 0 ? llama_get_logits(ctx_.get()) : nullptr;
         for (const Span& s : spans) {
+          if (s.outputs == 0) continue;
           Call& c = *calls[s.call];
-          const bool whole = s.outputs == c.rows.size();  // all its rows came from this llama_decode call
-          if (whole && last) {  // valid until this context decodes again: the sequence's next call
-            c.out = {s.outputs ? data + s.first_output * n_vocab : nullptr, c.rows.size(), n_vocab};
-          } else if (s.outputs > 0) {
-            c.copy->insert(c.copy->end(), data + s.first_output * n_vocab, data + (s.first_output + s.outputs) * n_vocab);
+          const float* rows = data + s.first_output * n_vocab;
+          if (direct && s.outputs == c.rows.size()) {  // all its rows came from this llama_decode call
+            c.out = {rows, c.rows.size(), n_vocab};
+          } else {
+            c.copy->insert(c.copy->end(), rows, rows + s.outputs * n_vocab);
             c.out = {c.copy->data(), c.rows.size(), n_vocab};
-          } else if (c.rows.empty()) {
-            c.out = {nullptr, 0, n_vocab};
-          } else if (!c.copy->empty()) {
-            c.out = {c.copy->data(), c.rows.size(), n_vocab};  // rows copied from an earlier decode call
           }
         }
       }
@@ -408,10 +404,7 @@ class LlamaContext : public BatchScheduler::Engine {
       for (Call* c : calls) llama_memory_seq_rm(memory, c->seq, static_cast<llama_pos>(c->keep), -1);
       throw;
     }
-    for (Call* c : calls) {
-      c->held = c->keep + c->tokens.size();
-      c->done = true;
-    }
+    for (Call* c : calls) c->held = c->keep + c->tokens.size();
   }
 
   std::shared_ptr<const LlamaModel> model_;
@@ -470,7 +463,6 @@ class LlamaSequence {
     call.held = held_;
     call.tokens = tokens;
     call.rows = rows;
-    logits_.clear();
     call.copy = &logits_;
     try {
       context_->call(call);
