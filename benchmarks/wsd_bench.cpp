@@ -187,11 +187,6 @@ void write_plots(const std::string& dir, const json& modes, const std::vector<ws
 }
 
 
-// Answer tokens of a result: the kept draft and the continuation.
-std::size_t answer_tokens(const wsd::Result& r) {
-  return static_cast<std::size_t>(std::max(0L, r.accept_index + 1)) + r.strong_generated;
-}
-
 // The per-token costs' prediction of a run's model time: weak writes, strong reads of scored
 // drafted tokens (every row), other strong reads (prompt, re-read: one row), strong writes.
 double predicted_ms(const std::vector<wsd::Result>& results, const json& costs) {
@@ -238,7 +233,7 @@ json throughput(std::shared_ptr<const wsd::LlamaModel> weak, std::shared_ptr<con
       }
       std::size_t tokens = 0, same = 0;
       double decoder_s = 0, total_s = 0;  // the decoder's own time, of the conversations' time
-      for (const auto& r : results) tokens += answer_tokens(r), decoder_s += r.timing.decoder_s, total_s += r.timing.total_s;
+      for (const auto& r : results) tokens += wsd::answer_tokens(r), decoder_s += r.timing.decoder_s, total_s += r.timing.total_s;
       if (!first.count(mode)) first[mode] = results;
       for (std::size_t i = 0; i < results.size(); ++i)
         same += results[i].text == first[mode][i].text && results[i].accept_index == first[mode][i].accept_index;
@@ -319,7 +314,7 @@ json summarize_mode(const std::string& name, const std::vector<Pass>& list) {
   // The answer's length in strong tokens: the kept draft plus the continuation (weak-only: weak tokens).
   std::size_t answer = 0;
   for (const auto& r : p.results)
-    answer += weak_only ? r.weak_tokens : static_cast<std::size_t>(std::max(0L, r.accept_index + 1)) + r.strong_generated;
+    answer += weak_only ? r.weak_tokens : wsd::answer_tokens(r);
   json m = {{"wall_s_median", median(wall)},
             {"wall_s", wall},
             {"weak_s_median", median(weak_s)},

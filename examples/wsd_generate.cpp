@@ -153,7 +153,7 @@ int main(int argc, char** argv) {
           std::cout << "### " << c.id << ": " << c.messages.back().content << "\n" << style.weak_on() << r.accepted_text
                     << style.strong_on() << r.continuation_text << style.off() << "\n-- " << summary(r) << "\n\n" << std::flush;
         if (writer) writer->write(wsd::to_json(r));
-        if (!show) progress.add(static_cast<std::size_t>(r.accept_index + 1) + r.strong_generated);  // answer tokens
+        if (!show) progress.add(wsd::answer_tokens(r));
         return;
       }
       try {

@@ -1,5 +1,6 @@
 #pragma once
 // The result of one response with its trace (spec, "Trace a run must be able to report"), as JSON.
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -93,6 +94,11 @@ inline nlohmann::json to_json(const Result& r) {
            {{"weak_s", r.timing.weak_s}, {"strong_s", r.timing.strong_s}, {"decoder_s", r.timing.decoder_s},
             {"total_s", r.timing.total_s}, {"strong_write_s", r.timing.strong_write_s}}},
           {"config", r.config}};
+}
+
+// The answer's length in strong tokens: the kept draft and the continuation.
+inline std::size_t answer_tokens(const Result& r) {
+  return static_cast<std::size_t>(std::max(0L, r.accept_index + 1)) + r.strong_generated;
 }
 
 // Reads a record written by to_json; throws InputError naming the missing or mistyped field.
