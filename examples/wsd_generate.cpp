@@ -10,10 +10,12 @@
 #include <set>
 #include <wsd/providers/default_models.hpp>
 #include <wsd/providers/llama_cpp.hpp>
+#include <wsd/providers/llama_http_pair.hpp>
 #include <wsd/providers/llama_parallel.hpp>
 #include <wsd/wsd.hpp>
 
 #include "tools/config_flags.hpp"
+#include "tools/server_flags.hpp"
 
 namespace {
 
@@ -96,6 +98,7 @@ int main(int argc, char** argv) {
                      std::to_string(wsd::default_parallel()) + " here; 1 when streaming to the terminal)")
       ->check(CLI::Range(1, 256));
   wsd::tools::ConfigFlags config_flags(app, wsd::Config{});
+  wsd::tools::ServerFlags server_flags(app);
   app.add_option("--shared-vocab", shared, "weak ids are strong ids: auto | yes | no")
       ->check(CLI::IsMember({"auto", "yes", "no"}));
   app.add_option("--threads", threads, "llama.cpp threads (0: all cores)");
@@ -133,10 +136,6 @@ int main(int argc, char** argv) {
     opts.threads = threads;
     opts.context = context;
     auto weak_model = std::make_shared<const wsd::LlamaModel>(weak_path, opts);
-    auto strong_model = std::make_shared<const wsd::LlamaModel>(strong_path, opts);
-    cfg.shared_vocabulary = shared == "yes" || (shared == "auto" && same_vocabulary(*weak_model, *strong_model));
-    wsd::LlamaPairSequences sequences(weak_model, strong_model, parallel);
-    auto decoders = sequences.decoders(cfg);
 
     std::unique_ptr<wsd::ResultWriter> writer;
     if (!output.empty()) writer = std::make_unique<wsd::ResultWriter>(output, resume);
@@ -166,6 +165,8 @@ int main(int argc, char** argv) {
       }
     };
 
+    // The same loop over any pair: two local models, or the strong one on a server.
+    auto run = [&](auto& decoders, wsd::BatchScheduler* scheduler) {
     if (show && parallel == 1) {  // one at a time, streamed as it is written
       for (std::size_t i = 0; i < todo.size(); ++i) {
         const auto& c = todo[i];
@@ -189,9 +190,23 @@ int main(int argc, char** argv) {
         }
       }
     } else if (cfg.mode == wsd::Mode::offline && parallel > 1) {  // the reference's passes, each over all
-      wsd::decode_offline_batched(std::span(decoders), std::span<const wsd::Conversation>(todo), sequences.scheduler(), finished);
+      wsd::decode_offline_batched(std::span(decoders), std::span<const wsd::Conversation>(todo), scheduler, finished);
     } else {
-      wsd::decode_parallel(std::span(decoders), std::span<const wsd::Conversation>(todo), sequences.scheduler(), finished);
+      wsd::decode_parallel(std::span(decoders), std::span<const wsd::Conversation>(todo), scheduler, finished);
+    }
+    };
+
+    if (server_flags.remote()) {  // the strong model on a server
+      wsd::LlamaHttpPair pair(weak_model, server_flags.connect(), parallel, cfg.continuation);
+      cfg.shared_vocabulary = shared == "yes";
+      auto decoders = pair.decoders(cfg);
+      run(decoders, pair.scheduler());
+    } else {
+      auto strong_model = std::make_shared<const wsd::LlamaModel>(strong_path, opts);
+      cfg.shared_vocabulary = shared == "yes" || (shared == "auto" && same_vocabulary(*weak_model, *strong_model));
+      wsd::LlamaPairSequences sequences(weak_model, strong_model, parallel);
+      auto decoders = sequences.decoders(cfg);
+      run(decoders, sequences.scheduler());
     }
     return failure;
   } catch (const CLI::Error& e) {

@@ -3,6 +3,7 @@
 // reference's plain blocks, and the switch rule the configuration names, all from one Config.
 #include <functional>
 #include <utility>
+#include <vector>
 
 #include "wsd/decoder.hpp"
 #include "wsd/drafter.hpp"
@@ -63,6 +64,17 @@ auto make_decoder(WeakProvider& weak, Strong& strong, const Config& config, Samp
 template <ChatProvider WeakProvider, StrongSide Strong>
 auto make_decoder(WeakProvider& weak, Strong& strong, const Config& config = {}) {
   return make_decoder(weak, strong, AnySwitch(config), config, samplers(config));
+}
+
+// One decoder per worker of a set of sequence pairs (anything with size(), weak(i), strong(i)):
+// make_decoder(weak(i), strong(i), args...) for each i, for wsd::decode_parallel.
+template <class Pairs, class... Args>
+auto make_decoders(Pairs& pairs, const Args&... args) {
+  using Decoder = decltype(make_decoder(pairs.weak(0), pairs.strong(0), args...));
+  std::vector<Decoder> out;
+  out.reserve(pairs.size());
+  for (std::size_t i = 0; i < pairs.size(); ++i) out.push_back(make_decoder(pairs.weak(i), pairs.strong(i), args...));
+  return out;
 }
 
 }  // namespace wsd

@@ -73,6 +73,17 @@ concept ScoringSequence = Vocabulary<S> && requires(S& s, std::span<const Token>
   { s.reset() };
 };
 
+// Called with each piece of text a server's stream writes; returns false to stop the writing there.
+using PieceCallback = std::function<bool(std::string_view)>;
+
+// A ScoringSequence that writes text, not token ids (a server's stream): write_text(context,
+// max_tokens, on_piece) is used instead of write(), and the answer's tokens are its tokenize().
+template <class S>
+concept TextWriter = ScoringSequence<S> && requires(S& s, std::span<const Token> context, std::size_t n,
+                                                    const PieceCallback& on_piece) {
+  { s.write_text(context, n, on_piece) } -> std::same_as<WriteEnd>;
+};
+
 // A handoff criterion: reset() per response, observe(p_k) for each drafted strong token in order
 // (true at the switch point), window_mean() of the last observation, skips_draft() for no draft.
 template <class S>

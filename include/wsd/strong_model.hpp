@@ -88,11 +88,22 @@ class StrongModel {
     const double model_before = model_seconds();
     count_read(context, {});
     const WriteEnd end = timed([&] {
-      return model().write(context, max_tokens, [&](Token t) {
-        if constexpr (kTimes) return accept_written(t, out, stream);
-        const ScopedTimer callback(callback_seconds_);  // the decoder's time, not the model's
-        return accept_written(t, out, stream);
-      });
+      if constexpr (TextWriter<Model>) {
+        const WriteEnd e = model().write_text(context, max_tokens, [&](std::string_view piece) {
+          if constexpr (kTimes) return accept_text(piece, out, stream);
+          const ScopedTimer callback(callback_seconds_);
+          return accept_text(piece, out, stream);
+        });
+        out.tokens = model().tokenize(out.text);  // the server's tokens of what it wrote
+        if constexpr (!kCounts) processed_ += out.tokens.size();
+        return e;
+      } else {
+        return model().write(context, max_tokens, [&](Token t) {
+          if constexpr (kTimes) return accept_written(t, out, stream);
+          const ScopedTimer callback(callback_seconds_);  // the decoder's time, not the model's
+          return accept_written(t, out, stream);
+        });
+      }
     });
     write_seconds_ += model_seconds() - model_before;
     if (end == WriteEnd::eos) out.reason = ContinuationEnd::eos;
@@ -144,10 +155,19 @@ class StrongModel {
       out.reason = ContinuationEnd::eos;
       return false;
     }
-    const std::size_t old = out.text.size();
     out.tokens.push_back(t);
-    out.text += model().detokenize(std::span<const Token>(&t, 1));
     if constexpr (!kCounts) ++processed_;
+    return accept_text(model().detokenize(std::span<const Token>(&t, 1)), out, stream);
+  }
+
+  // The next piece of the answer's text: checked for stop strings and streamed; false stops.
+  bool accept_text(std::string_view piece, Continuation& out, AnswerStream& stream) {
+    if (stream.cancelled()) {
+      out.reason = ContinuationEnd::cancelled;
+      return false;
+    }
+    const std::size_t old = out.text.size();
+    out.text += piece;
     const bool go = stream.write(std::string_view(out.text).substr(old));  // cut there if it completes a stop
     if (stops_.find(out.text, old)) {
       out.reason = ContinuationEnd::stop;

@@ -42,14 +42,10 @@ class LlamaPairSequences {
   const LlamaContext& weak_context() const { return *weak_context_; }
   const LlamaContext& strong_context() const { return *strong_context_; }
 
-  // make_decoder(weak(i), strong(i), args...) for each i: one decoder per worker.
+  // One decoder per worker (wsd::make_decoders).
   template <class... Args>
   auto decoders(const Args&... args) {
-    using Decoder = decltype(make_decoder(weak(0), strong(0), args...));
-    std::vector<Decoder> out;
-    out.reserve(size());
-    for (std::size_t i = 0; i < size(); ++i) out.push_back(make_decoder(weak(i), strong(i), args...));
-    return out;
+    return make_decoders(*this, args...);
   }
 
  private:
