@@ -38,7 +38,7 @@ test: build models server
 
 # Only the tests that need no models.
 unit-test: build
-	cd $(BUILD) && ctest --output-on-failure -LE models
+	cd $(BUILD) && ctest --output-on-failure -LE 'models|server'
 
 demo: build models
 	$(BUILD)/bin/wsd-generate --input examples/demo-prompts.jsonl --max-tokens 160 --draft-max-tokens 128
