@@ -27,10 +27,19 @@ build: configure
 server: llama
 	bash cmake/setup-server.sh >/dev/null
 
-# Serves the strong model at http://127.0.0.1:$(PORT)/v1 (Ctrl-C stops it).
-PORT ?= 8000
+# Serves a fetched model (MODEL=strong: Gemma-3-270M, the default; MODEL=weak: SmolLM2) with
+# llama-cpp-python's OpenAI-compatible server at http://127.0.0.1:$(PORT)/v1, in the foreground
+# (Ctrl-C stops it). wsd-generate --strong-url http://127.0.0.1:$(PORT)/v1 uses it. Concurrent
+# requests must not interrupt each other's streams; SERVE_FLAGS adds the server's own flags
+# (e.g. "--n_batch 1 --n_ubatch 1 --flash_attn true" for batch-invariant scores).
+PORT ?= 8089
+MODEL ?= strong
+SERVE_FLAGS ?=
 serve: server models
-	"$$(bash cmake/setup-server.sh)/bin/python" -m llama_cpp.server --model "$(WSD_HOME)/models/gemma-3-270m-Q4_K_M.gguf" --host 127.0.0.1 --port $(PORT)
+	@case "$(MODEL)" in strong) f=gemma-3-270m-Q4_K_M.gguf;; weak) f=SmolLM2-135M-Instruct-Q4_1.gguf;; \
+	  *) echo "make serve: MODEL=$(MODEL) is not strong or weak" >&2; exit 2;; esac; \
+	exec "$$(bash cmake/setup-server.sh)/bin/python" -m llama_cpp.server --model "$(WSD_HOME)/models/$$f" \
+	  --host 127.0.0.1 --port $(PORT) --n_ctx 4096 --interrupt_requests false $(SERVE_FLAGS)
 
 # The whole suite: unit tests (no models needed) and the model tests (label "models").
 test: build models server
