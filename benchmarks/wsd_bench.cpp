@@ -10,10 +10,12 @@
 #include <thread>
 #include <wsd/providers/default_models.hpp>
 #include <wsd/providers/llama_cpp.hpp>
+#include <wsd/providers/llama_http_pair.hpp>
 #include <wsd/providers/llama_parallel.hpp>
 #include <wsd/wsd.hpp>
 
 #include "tools/config_flags.hpp"
+#include "tools/server_flags.hpp"
 
 namespace {
 
@@ -203,33 +205,39 @@ double predicted_ms(const std::vector<wsd::Result>& results, const json& costs) 
 }
 
 // Many conversations in flight: answer tokens per second over the prompts with N of them at once,
-// for online, the reference's passes batched over the set, and the strong model alone, in one
-// kernel mode. Records must not depend on N in the batch-invariant mode; `same_as_one` counts it.
-json throughput(std::shared_ptr<const wsd::LlamaModel> weak, std::shared_ptr<const wsd::LlamaModel> strong,
-                const std::vector<wsd::Conversation>& prompts, const wsd::Config& cfg,
-                const std::vector<std::size_t>& parallels, int repeats, const json& costs) {
+// for online, the reference's passes batched over the set, and the strong model alone, over the
+// pairs make_pairs(N) gives (two llama.cpp models in one kernel mode, or the strong model on a
+// server). Records must not depend on N in the batch-invariant mode; `same_as_first_n` counts it.
+// With costs, the sequential time the per-token costs predict; with a server, its HTTP requests.
+template <class MakePairs>
+json throughput(MakePairs make_pairs, const std::vector<wsd::Conversation>& prompts, const wsd::Config& cfg,
+                const std::vector<std::size_t>& parallels, int repeats, const json& costs, const std::string& label) {
   json out = json::object();
   std::map<std::string, std::vector<wsd::Result>> first;  // each mode's results at the first N
   for (std::size_t n : parallels) {
-    wsd::LlamaPairSequences sequences(weak, strong, n);
-    auto decoders = sequences.decoders(cfg);
-    auto alone = sequences.decoders(wsd::ImmediateSwitch{}, cfg);
+    auto pairs = make_pairs(n);
+    auto decoders = pairs->decoders(cfg);
+    auto alone = pairs->decoders(wsd::ImmediateSwitch{}, cfg);
     for (const std::string mode : {"online", "offline-batched", "strong-only"}) {
       std::vector<double> walls;
       std::vector<wsd::Result> results(prompts.size());
+      std::size_t requests = 0;
       for (int rep = 0; rep < repeats; ++rep) {
         auto collect = [&](wsd::Outcome o) {
           if (o.error) std::rethrow_exception(o.error);
           results[o.index] = std::move(*o.result);
         };
+        std::size_t requests_before = 0;
+        if constexpr (requires { pairs->server(); }) requests_before = pairs->server().requests();
         const auto t0 = wsd::Clock::now();
         if (mode == "online")
-          wsd::decode_parallel(std::span(decoders), std::span(prompts), sequences.scheduler(), collect);
+          wsd::decode_parallel(std::span(decoders), std::span(prompts), pairs->scheduler(), collect);
         else if (mode == "offline-batched")
-          wsd::decode_offline_batched(std::span(decoders), std::span(prompts), sequences.scheduler(), collect);
+          wsd::decode_offline_batched(std::span(decoders), std::span(prompts), pairs->scheduler(), collect);
         else
-          wsd::decode_parallel(std::span(alone), std::span(prompts), sequences.scheduler(), collect);
+          wsd::decode_parallel(std::span(alone), std::span(prompts), pairs->scheduler(), collect);
         walls.push_back(seconds_since(t0));
+        if constexpr (requires { pairs->server(); }) requests = pairs->server().requests() - requests_before;
       }
       std::size_t tokens = 0, same = 0;
       double decoder_s = 0, total_s = 0;  // the decoder's own time, of the conversations' time
@@ -238,14 +246,17 @@ json throughput(std::shared_ptr<const wsd::LlamaModel> weak, std::shared_ptr<con
       for (std::size_t i = 0; i < results.size(); ++i)
         same += results[i].text == first[mode][i].text && results[i].accept_index == first[mode][i].accept_index;
       const double wall = median(walls);
-      out[mode][std::to_string(n)] = {{"wall_s_median", wall},
-                                      {"answer_tokens", tokens},
-                                      {"answer_tok_s", static_cast<double>(tokens) / wall},
-                                      {"same_as_first_n", same},
-                                      {"decoder_share", total_s > 0 ? decoder_s / total_s : 0.0},
-                                      {"predicted_sequential_s", predicted_ms(results, costs) / 1000.0}};
-      std::fprintf(stderr, "throughput %-15s N=%-2zu %.2f s, %.1f answer tok/s, same as N=%zu on %zu/%zu\n", mode.c_str(), n, wall,
-                   static_cast<double>(tokens) / wall, parallels.front(), same, results.size());
+      json& entry = out[mode][std::to_string(n)];
+      entry = {{"wall_s_median", wall},
+               {"answer_tokens", tokens},
+               {"answer_tok_s", static_cast<double>(tokens) / wall},
+               {"same_as_first_n", same},
+               {"decoder_share", total_s > 0 ? decoder_s / total_s : 0.0}};
+      if (!costs.is_null()) entry["predicted_sequential_s"] = predicted_ms(results, costs) / 1000.0;
+      if constexpr (requires { pairs->server(); })
+        entry["http_requests_per_answer"] = static_cast<double>(requests) / static_cast<double>(prompts.size());
+      std::fprintf(stderr, "throughput %-9s %-15s N=%-2zu %.2f s, %.1f answer tok/s, same as N=%zu on %zu/%zu\n", label.c_str(),
+                   mode.c_str(), n, wall, static_cast<double>(tokens) / wall, parallels.front(), same, results.size());
     }
   }
   return out;
@@ -429,13 +440,14 @@ int main(int argc, char** argv) {
   app.add_option("--repeats", repeats, "passes per mode (the median is reported)")->check(CLI::Range(1, 100))->capture_default_str();
   app.add_option("--limit", limit, "use only the first N prompts (0: all)");
   wsd::tools::ConfigFlags config_flags(app, defaults);
+  wsd::tools::ServerFlags server_flags(app);  // --strong-url: a throughput section with the strong model there
   app.add_option("--threads", threads);
   app.add_flag("--reference-defaults", reference_defaults, "draft 512 / total 2048, as the reference");
   app.add_flag("--fast-kernels", fast, "llama.cpp's fastest kernels (not batch-invariant)");
   app.add_option("--parallel", parallels, "conversations in flight for the throughput section (0: skip it)")
       ->delimiter(',')->capture_default_str();
-  app.add_option("--throughput-kernels", throughput_kernels, "kernel modes of the throughput section: both | invariant | fast")
-      ->check(CLI::IsMember({"both", "invariant", "fast"}))->capture_default_str();
+  app.add_option("--throughput-kernels", throughput_kernels, "in-process kernel modes of the throughput section: both | invariant | fast | none")
+      ->check(CLI::IsMember({"both", "invariant", "fast", "none"}))->capture_default_str();
   app.add_flag("--throughput-only", skip_modes, "only the throughput section (and the per-token costs it needs)");
   try {
     app.parse(argc, argv);
@@ -514,14 +526,25 @@ int main(int argc, char** argv) {
     if (!parallels.empty()) {
       json sections = json::object();
       for (const bool invariant : {true, false}) {
-        if ((invariant && throughput_kernels == "fast") || (!invariant && throughput_kernels == "invariant")) continue;
+        if (throughput_kernels == "none" || (invariant && throughput_kernels == "fast") ||
+            (!invariant && throughput_kernels == "invariant"))
+          continue;
         wsd::LlamaOptions o = opts;
         o.batch_invariant = invariant;
         const bool loaded = invariant == opts.batch_invariant;  // the models above, else loaded with o
+        auto weak = loaded ? weak_model : std::make_shared<const wsd::LlamaModel>(weak_path, o);
+        auto strong = loaded ? strong_model : std::make_shared<const wsd::LlamaModel>(strong_path, o);
         sections[invariant ? "invariant" : "fast"] = throughput(
-            loaded ? weak_model : std::make_shared<const wsd::LlamaModel>(weak_path, o),
-            loaded ? strong_model : std::make_shared<const wsd::LlamaModel>(strong_path, o), prompts, cfg, parallels,
-            repeats, costs);
+            [&](std::size_t n) { return std::make_unique<wsd::LlamaPairSequences>(weak, strong, n); }, prompts, cfg,
+            parallels, repeats, costs, invariant ? "invariant" : "fast");
+      }
+      if (server_flags.remote()) {  // the strong model on the server, the drafter here (batch-invariant)
+        const auto server = server_flags.connect();
+        report["server"] = {{"url", server->url()}, {"model", server->model()},
+                            {"kind", server->kind() == wsd::OpenAIServer::Kind::vllm ? "vllm" : "llama-cpp-python"}};
+        sections["server"] = throughput(
+            [&](std::size_t n) { return std::make_unique<wsd::LlamaHttpPair>(weak_model, server, n, cfg.continuation); },
+            prompts, cfg, parallels, repeats, json(), "server");
       }
       report["throughput"] = sections;
       json& ratios = report["ratios"];
@@ -558,6 +581,12 @@ int main(int argc, char** argv) {
       for (auto& [k, v] : report["ratios"].items())
         if (k.find("batched") != std::string::npos || k.find("throughput") != std::string::npos || k.find("parallel") != std::string::npos)
           std::printf("%s = %.3f\n", k.c_str(), v.get<double>());
+      if (report["throughput"].contains("server")) {
+        std::printf("HTTP requests per answer (server):");
+        for (auto& [mode, by_n] : report["throughput"]["server"].items())
+          std::printf(" %s %.1f", mode.c_str(), by_n[std::to_string(parallels.front())]["http_requests_per_answer"].get<double>());
+        std::printf("\n");
+      }
       std::printf("written: %s/bench.json, throughput.png\n", out.c_str());
     }
     return 0;
