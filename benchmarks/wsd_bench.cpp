@@ -368,16 +368,6 @@ json by_outcome(Passes& passes, std::size_t n_prompts) {
           {"kept_whole", {{"online_s", on_kept}, {"offline_s", off_kept}, {"online_over_offline", off_kept > 0 ? on_kept / off_kept : 0.0}}}};
 }
 
-// Written whole or not at all: a killed run leaves no half file.
-void write_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-  f << text;
-  f.close();
-  if (!f) throw wsd::InputError(tmp + ": could not be written");
-  std::filesystem::rename(tmp, path);
-}
-
 void print_report(const json& report, int repeats, std::size_t n_prompts, std::size_t chunk, const std::string& out) {
   const json& modes = report["modes"];
   std::printf("| mode | wall s (median of %d) | weak s | strong s (of it writing) | decoder s | weak tok | strong tok read | strong tok written | tok/s |\n", repeats);
@@ -564,7 +554,7 @@ int main(int argc, char** argv) {
       }
       write_throughput_plot(out, sections);
     }
-    write_atomically(out + "/bench.json", report.dump(2) + "\n");
+    wsd::write_file_atomically(out + "/bench.json", report.dump(2) + "\n");
     if (!skip_modes) print_report(report, repeats, prompts.size(), cfg.chunk, out);
     if (report.contains("throughput")) {
       std::printf("\n| kernels | mode |");

@@ -7,7 +7,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <set>
+#include <wsd/benchmark_output.hpp>
 #include <wsd/providers/default_models.hpp>
 #include <wsd/providers/llama_cpp.hpp>
 #include <wsd/providers/llama_http_pair.hpp>
@@ -76,23 +78,70 @@ nlohmann::json error_record(const std::string& id, const wsd::Error& e) {
   return {{"id", id}, {"error", e.what()}, {"exit_code", e.exit_code()}};
 }
 
+// The conversations to answer: one --prompt, or a benchmark file in its own format.
+wsd::BenchmarkInput read_input(const std::string& prompt, const std::string& input, const wsd::BenchmarkReadOptions& o) {
+  if (input.empty()) {
+    wsd::Conversation c{"prompt", {{"user", prompt}}};
+    wsd::validate_conversation(c);
+    return {wsd::InputFormat::wsd, {{c, nlohmann::json::object()}}};
+  }
+  wsd::BenchmarkInput in = wsd::read_benchmark(input, o);
+  if (o.format == wsd::InputFormat::detect)
+    std::fprintf(stderr, "wsd-generate: %s: read as %s (detected; --input-format names it)\n", input.c_str(),
+                 wsd::to_string(in.format).c_str());
+  return in;
+}
+
+// The judges' file, once every conversation (and sample) has an answer in the trace log.
+void write_judge_file(wsd::OutputFormat format, const std::string& output, const std::string& log,
+                      const std::vector<wsd::BenchmarkItem>& items, std::size_t samples, const std::string& generator) {
+  std::map<std::pair<std::string, std::size_t>, std::string> texts;
+  for (const auto& r : wsd::finished_records(log)) texts[{r["id"].get<std::string>(), wsd::record_sample(r)}] = r.value("text", "");
+  std::vector<std::vector<std::string>> answers(items.size());
+  std::size_t missing = 0;
+  for (std::size_t i = 0; i < items.size(); ++i)
+    for (std::size_t s = 0; s < samples; ++s) {
+      const auto it = texts.find({items[i].conversation.id, s});
+      if (it == texts.end()) ++missing;
+      else answers[i].push_back(it->second);
+    }
+  if (missing > 0)
+    throw wsd::InputError(output + ": not written: " + std::to_string(missing) + " answers failed (see " + log +
+                          "); --resume retries them and then writes it");
+  const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  wsd::write_file_atomically(output, wsd::judge_file(format, items, answers, generator, now));
+  std::fprintf(stderr, "wsd-generate: wrote %s (%zu conversations x %zu samples)\n", output.c_str(), items.size(), samples);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"wsd-generate: a small aligned model drafts the beginning, a base model takes over"};
   std::string weak_path = wsd::default_weak_model();
   std::string strong_path = wsd::default_strong_model();
-  std::string prompt, input, output, shared = "auto";
+  std::string prompt, input, output, shared = "auto", input_format = "auto", output_format = "trace", generator;
+  wsd::BenchmarkReadOptions read_options;
   int threads = 0, context = 4096;
-  std::size_t parallel = 0;
+  std::size_t parallel = 0, samples = 1;
   bool resume = false;
   app.add_option("--weak", weak_path, "GGUF of the aligned drafter")->capture_default_str();
   app.add_option("--strong", strong_path, "GGUF of the base model")->capture_default_str();
   auto* prompt_opt = app.add_option("--prompt", prompt, "one user message to answer");
-  auto* input_opt = app.add_option("--input", input, "conversations, one JSON object per line: {\"id\", \"messages\"}");
+  auto* input_opt = app.add_option("--input", input, "conversations: JSONL {\"id\", \"messages\"} or a benchmark's own file");
   prompt_opt->excludes(input_opt);
-  app.add_option("--output", output, "write one JSON record with the trace per conversation");
-  app.add_flag("--resume", resume, "skip ids already in --output, retry failed ones, and append the rest");
+  app.add_option("--input-format", input_format,
+                 "auto | wsd | chat | reference | alpaca_eval | arena_hard | mt_bench | truthfulqa (auto: from the content)")
+      ->capture_default_str();
+  app.add_option("--turn", read_options.turn, "MT-Bench: the turn to answer (2 needs --previous)")->check(CLI::Range(1, 2));
+  app.add_option("--previous", read_options.previous, "MT-Bench turn 2: the output of turn 1 (trace or mt_bench JSONL)");
+  app.add_option("--output", output, "the results: a trace JSONL record per answer, or the judges' file (--output-format)");
+  app.add_option("--output-format", output_format,
+                 "trace | alpaca_eval | arena_hard | mt_bench (judge formats keep the trace in OUTPUT.trace.jsonl)")
+      ->check(CLI::IsMember({"trace", "alpaca_eval", "arena_hard", "mt_bench"}))
+      ->capture_default_str();
+  app.add_option("--generator", generator, "the model name recorded in the judges' files (default: wsd:WEAK+STRONG)");
+  app.add_option("--samples", samples, "answers per conversation; sample i draws with seeds + i")->check(CLI::Range(1, 1000));
+  app.add_flag("--resume", resume, "skip answers already in --output, retry failed ones, and add the rest");
   app.add_option("--parallel", parallel,
                  "conversations in flight, their model calls batched (default with --output: " +
                      std::to_string(wsd::default_parallel()) + " here; 1 when streaming to the terminal)")
@@ -112,25 +161,29 @@ int main(int argc, char** argv) {
   try {
     if (prompt.empty() && input.empty()) throw CLI::RequiredError("--prompt or --input");
     if (resume && output.empty()) throw CLI::ValidationError("--resume", "needs --output");
+    const auto judge_format = wsd::output_format_from_string(output_format);
+    if (judge_format != wsd::OutputFormat::trace && output.empty())
+      throw CLI::ValidationError("--output-format", "needs --output");
+    read_options.format = wsd::input_format_from_string(input_format);
     wsd::Config cfg = config_flags.resolve();
+    const wsd::BenchmarkInput in = read_input(prompt, input, read_options);
+    const auto& items = in.items;
 
-    std::vector<wsd::Conversation> conversations;
-    if (!input.empty()) {
-      conversations = wsd::read_conversations(input);
-    } else {
-      wsd::Conversation c{"prompt", {{"user", prompt}}};
-      wsd::validate_conversation(c);
-      conversations.push_back(c);
-    }
-    std::set<std::string> done;
-    if (resume) done = wsd::finished_ids(output);
-    std::vector<wsd::Conversation> todo;
-    for (const auto& c : conversations)
-      if (!done.count(c.id)) todo.push_back(c);
+    // The trace log: the output itself, or next to a judges' file (which is written at the end).
+    const std::string log = judge_format == wsd::OutputFormat::trace ? output : output + ".trace.jsonl";
+    std::set<std::pair<std::string, std::size_t>> done;
+    if (resume) done = wsd::finished_samples(log);
+    std::vector<std::vector<wsd::Conversation>> todo(samples);  // per sample: what is left
+    std::size_t left = 0;
+    for (std::size_t s = 0; s < samples; ++s)
+      for (const auto& item : items)
+        if (!done.count({item.conversation.id, s})) todo[s].push_back(item.conversation), ++left;
 
     const bool show = output.empty();  // answers go to the terminal, streamed when one at a time
     if (parallel == 0) parallel = show ? 1 : wsd::default_parallel();
-    parallel = std::max<std::size_t>(1, std::min(parallel, todo.size()));
+    std::size_t widest = 1;
+    for (const auto& t : todo) widest = std::max(widest, t.size());
+    parallel = std::max<std::size_t>(1, std::min(parallel, widest));
 
     wsd::LlamaOptions opts;
     opts.threads = threads;
@@ -138,20 +191,24 @@ int main(int argc, char** argv) {
     auto weak_model = std::make_shared<const wsd::LlamaModel>(weak_path, opts);
 
     std::unique_ptr<wsd::ResultWriter> writer;
-    if (!output.empty()) writer = std::make_unique<wsd::ResultWriter>(output, resume);
+    if (!output.empty()) writer = std::make_unique<wsd::ResultWriter>(log, resume);
     const Style style{isatty(STDOUT_FILENO) != 0};
-    Progress progress(conversations.size(), conversations.size() - todo.size());
+    Progress progress(items.size() * samples, items.size() * samples - left);
     int failure = 0;  // the exit code of the first failed conversation
+    std::size_t sample = 0;  // the sample being drawn
 
     // Each conversation's end, from one thread at a time: its record (or error) whole, at once.
     auto finished = [&](wsd::Outcome o) {
-      const wsd::Conversation& c = todo[o.index];
+      const wsd::Conversation& c = todo[sample][o.index];
       if (o.result) {
         const wsd::Result& r = *o.result;
         if (show && parallel > 1)
-          std::cout << "### " << c.id << ": " << c.messages.back().content << "\n" << style.weak_on() << r.accepted_text
-                    << style.strong_on() << r.continuation_text << style.off() << "\n-- " << summary(r) << "\n\n" << std::flush;
-        if (writer) writer->write(wsd::to_json(r));
+          std::cout << "### " << c.id << ": " << c.messages.back().content << "\n" << r.answer_prefix << style.weak_on()
+                    << r.accepted_text << style.strong_on() << r.continuation_text << style.off() << "\n-- " << summary(r)
+                    << "\n\n" << std::flush;
+        nlohmann::json record = wsd::to_json(r);
+        if (samples > 1) record["sample"] = sample;
+        if (writer) writer->write(record);
         if (!show) progress.add(wsd::answer_tokens(r));
         return;
       }
@@ -159,55 +216,68 @@ int main(int argc, char** argv) {
         std::rethrow_exception(o.error);
       } catch (const wsd::Error& e) {  // this conversation fails; the others still run
         std::fprintf(stderr, "%swsd-generate: %s\n", show ? "" : "\n", e.what());
-        if (writer) writer->write(error_record(c.id, e));
+        nlohmann::json record = error_record(c.id, e);
+        if (samples > 1) record["sample"] = sample;
+        if (writer) writer->write(record);
         if (failure == 0) failure = e.exit_code();
         if (!show) progress.add(0);
       }
     };
 
-    // The same loop over any pair: two local models, or the strong one on a server.
-    auto run = [&](auto& decoders, wsd::BatchScheduler* scheduler) {
-    if (show && parallel == 1) {  // one at a time, streamed as it is written
-      for (std::size_t i = 0; i < todo.size(); ++i) {
-        const auto& c = todo[i];
-        if (todo.size() > 1) std::cout << "### " << c.id << ": " << c.messages.back().content << "\n";
-        bool started_weak = false, started_strong = false;
-        wsd::Stream s;
-        s.draft = [&](std::string_view t) {
-          if (!started_weak) std::cout << style.weak_on(), started_weak = true;
-          std::cout << t << std::flush;
-        };
-        s.continuation = [&](std::string_view t) {
-          if (!started_strong) std::cout << style.strong_on(), started_strong = true;
-          std::cout << t << std::flush;
-        };
-        try {
-          const wsd::Result r = decoders[0].decode(c, s);
-          std::cout << style.off() << "\n-- " << summary(r) << "\n\n" << std::flush;
-        } catch (const wsd::Error& e) {
-          std::cout << style.off() << std::flush;
-          finished({i, std::nullopt, std::current_exception()});
+    // The same loop over any pair of sequences: two local models, or the strong one on a server.
+    // Sample i draws with the configured seeds + i.
+    auto run = [&](auto& pairs) {
+      for (sample = 0; sample < samples; ++sample) {
+        const wsd::Config sample_cfg = wsd::sample_config(cfg, sample);
+        if constexpr (requires { pairs.set_sampling(sample_cfg.continuation); }) pairs.set_sampling(sample_cfg.continuation);
+        auto decoders = pairs.decoders(sample_cfg);
+        const auto& list = todo[sample];
+        if (show && parallel == 1) {  // one at a time, streamed as it is written
+          for (std::size_t i = 0; i < list.size(); ++i) {
+            const auto& c = list[i];
+            if (list.size() > 1) std::cout << "### " << c.id << ": " << c.messages.back().content << "\n";
+            std::cout << wsd::answer_prefix(c);
+            bool started_weak = false, started_strong = false;
+            wsd::Stream s;
+            s.draft = [&](std::string_view t) {
+              if (!started_weak) std::cout << style.weak_on(), started_weak = true;
+              std::cout << t << std::flush;
+            };
+            s.continuation = [&](std::string_view t) {
+              if (!started_strong) std::cout << style.strong_on(), started_strong = true;
+              std::cout << t << std::flush;
+            };
+            try {
+              const wsd::Result r = decoders[0].decode(c, s);
+              std::cout << style.off() << "\n-- " << summary(r) << "\n\n" << std::flush;
+            } catch (const wsd::Error& e) {
+              std::cout << style.off() << std::flush;
+              finished({i, std::nullopt, std::current_exception()});
+            }
+          }
+        } else if (cfg.mode == wsd::Mode::offline && parallel > 1) {  // the reference's passes, each over all
+          wsd::decode_offline_batched(std::span(decoders), std::span(list), pairs.scheduler(), finished);
+        } else {
+          wsd::decode_parallel(std::span(decoders), std::span(list), pairs.scheduler(), finished);
         }
       }
-    } else if (cfg.mode == wsd::Mode::offline && parallel > 1) {  // the reference's passes, each over all
-      wsd::decode_offline_batched(std::span(decoders), std::span<const wsd::Conversation>(todo), scheduler, finished);
-    } else {
-      wsd::decode_parallel(std::span(decoders), std::span<const wsd::Conversation>(todo), scheduler, finished);
-    }
     };
 
+    std::string model_names;
     if (server_flags.remote()) {  // the strong model on a server
-      wsd::LlamaHttpPair pair(weak_model, server_flags.connect(), parallel, cfg.continuation);
+      wsd::LlamaHttpPair pairs(weak_model, server_flags.connect(), parallel, cfg.continuation);
+      model_names = std::filesystem::path(weak_path).stem().string() + "+" + pairs.server().model();
       cfg.shared_vocabulary = shared == "yes";
-      auto decoders = pair.decoders(cfg);
-      run(decoders, pair.scheduler());
+      run(pairs);
     } else {
       auto strong_model = std::make_shared<const wsd::LlamaModel>(strong_path, opts);
+      model_names = std::filesystem::path(weak_path).stem().string() + "+" + std::filesystem::path(strong_path).stem().string();
       cfg.shared_vocabulary = shared == "yes" || (shared == "auto" && same_vocabulary(*weak_model, *strong_model));
-      wsd::LlamaPairSequences sequences(weak_model, strong_model, parallel);
-      auto decoders = sequences.decoders(cfg);
-      run(decoders, sequences.scheduler());
+      wsd::LlamaPairSequences pairs(weak_model, strong_model, parallel);
+      run(pairs);
     }
+    if (judge_format != wsd::OutputFormat::trace)
+      write_judge_file(judge_format, output, log, items, samples, generator.empty() ? "wsd:" + model_names : generator);
     return failure;
   } catch (const CLI::Error& e) {
     return app.exit(e) == 0 ? 0 : wsd::kExitUsage;

@@ -247,3 +247,24 @@ TEST_CASE("online equals the reference's passes batched over the set, 4 conversa
   }
   CHECK(switched > 0);
 }
+
+TEST_CASE("an answer prefix on the real models: continued, not drafted, online equals offline", "[models][prefix]") {
+  wsd::LlamaProvider weak(weak_path(), {.context = 1024}), strong(strong_path(), {.context = 1024});
+  const wsd::Config cfg = test_config(false);
+  auto decoder = wsd::make_decoder(weak, strong, wsd::WindowMeanSwitch(cfg.threshold, cfg.window), cfg);
+  const wsd::Conversation c{"prefix", {{"user", "How do I make a simple loaf of bread at home?"},
+                                       {"assistant", "Here are the steps to make bread at home:\n\n1."}}};
+  const auto offline = decoder.decode_offline(c);
+  const auto online = decoder.decode_online(c);
+  CHECK(online.accept_index == offline.accept_index);
+  CHECK(online.text == offline.text);
+  CHECK(std::equal(online.probs.begin(), online.probs.end(), offline.probs.begin(), offline.probs.end()));
+  CHECK(offline.answer_prefix == "Here are the steps to make bread at home:\n\n1.");
+  CHECK(offline.text.starts_with(offline.answer_prefix));
+  CHECK(offline.text.size() > offline.answer_prefix.size());
+  // The weak model was prompted with its chat template, then the prefix; the strong one likewise.
+  const auto weak_prompt = weak.apply_chat_template(wsd::without_answer_prefix(c));
+  CHECK(weak_prompt.ends_with("<|im_start|>assistant\n"));
+  CHECK(decoder.strong().prompt(c).text.ends_with("\n\n[Assistant]\n" + offline.answer_prefix));
+  CHECK(offline.weak_tokens <= cfg.draft_max_tokens + 1);
+}

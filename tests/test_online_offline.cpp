@@ -39,6 +39,7 @@ Case random_case(std::uint64_t seed, bool sampling) {
     if (turn > 0) c.conversation.messages.push_back({"assistant", words[pick(0, 7)]});
     c.conversation.messages.push_back({"user", std::string(words[pick(0, 7)]) + " " + words[pick(0, 7)] + "?"});
   }
+  if (rng() % 4 == 0) c.conversation.messages.push_back({"assistant", words[pick(0, 7)]});  // an answer prefix
   return c;
 }
 
@@ -190,4 +191,63 @@ TEST_CASE("switch-immediately is the strong model alone, from its own template",
     CHECK(p.weak.tokens_appended == 0);
     CHECK(r.text == r.continuation_text.substr(0, r.text.size()));
   }
+}
+
+TEST_CASE("an answer prefix is part of the answer and not drafted: online equals offline, the rule judges only drafted tokens",
+          "[online][offline][prefix]") {
+  for (std::uint64_t seed = 0; seed < 40; ++seed) {
+    Case c = random_case(seed, seed % 2 == 1);
+    c.conversation.messages.resize(c.conversation.messages.back().role == "assistant" ? c.conversation.messages.size() - 1
+                                                                                       : c.conversation.messages.size());
+    const std::string prefix = seed % 3 == 0 ? "tea note east his oat tea note" : "Hi there";
+    c.conversation.messages.push_back({"assistant", "  " + prefix});
+    c.config.draft_max_tokens = 1 + seed % 6;  // shorter than the prefix: it does not count against the limit
+    INFO("seed " << seed);
+    const auto offline = run(c, wsd::Mode::offline);
+    const auto online = run(c, wsd::Mode::online);
+    require_same_response(online, offline);
+    CHECK(offline.answer_prefix == prefix);  // stripped, as the reference strips it
+    CHECK(offline.text.starts_with(prefix));
+    CHECK(offline.weak_tokens <= c.config.draft_max_tokens + 1);  // drafted tokens only (and an end token)
+    // The judged tokens are the draft's, after the prompt that ends with the prefix.
+    Pair p = providers(c);
+    auto decoder = wsd::make_decoder(p.weak, p.strong, c.config);
+    const auto prompt = decoder.strong().prompt(c.conversation);
+    CHECK(prompt.text.ends_with("\n\n[Assistant]\n" + prefix));
+    CHECK(offline.probs.size() == offline.draft_tokens.size());
+    if (!c.different_vocabularies) continue;  // ids passed through: the drafted tokens are the weak ones
+    const auto bridged = decoder.strong().bridge(prompt, wsd::DraftView{offline.draft_text, {}, offline.draft_text.size(), 0, true});
+    CHECK(bridged.prompt_tokens == prompt.tokens.size());
+    CHECK(std::equal(offline.draft_tokens.begin(), offline.draft_tokens.end(), bridged.tokens.begin() + bridged.prompt_tokens,
+                     bridged.tokens.end()));
+    CHECK(offline.probs.size() == bridged.drafted());
+  }
+}
+
+TEST_CASE("samples: seeds + i give reproducible, different answers when sampling, the same when greedy", "[samples]") {
+  int differing = 0;
+  for (std::uint64_t seed = 0; seed < 20; ++seed) {
+    Case sampled = random_case(seed, true);
+    sampled.config.draft_max_tokens = 30;
+    sampled.config.max_tokens = 60;
+    std::vector<std::string> texts, again;
+    for (std::size_t i = 0; i < 3; ++i) {
+      Case s = sampled;
+      s.config = wsd::sample_config(sampled.config, i);
+      texts.push_back(run(s, wsd::Mode::online).text);
+      again.push_back(run(s, wsd::Mode::online).text);
+    }
+    CHECK(texts == again);  // reproducible from the seed
+    differing += texts[0] != texts[1] || texts[1] != texts[2];
+    Case greedy = random_case(seed, false);
+    std::vector<std::string> greedy_texts;
+    for (std::size_t i = 0; i < 3; ++i) {
+      Case g = greedy;
+      g.config = wsd::sample_config(greedy.config, i);
+      greedy_texts.push_back(run(g, wsd::Mode::online).text);
+    }
+    CHECK(greedy_texts[0] == greedy_texts[1]);
+    CHECK(greedy_texts[1] == greedy_texts[2]);
+  }
+  CHECK(differing >= 15);  // the samples differ (a short answer may agree by chance)
 }

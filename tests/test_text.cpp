@@ -62,11 +62,14 @@ TEST_CASE("BOS is put first unless the text already starts with it", "[bridge]")
   CHECK(wsd::tokenize_with_bos(p, "<s>ab").size() == 3);
 }
 
-TEST_CASE("a conversation must end with the user and use known roles", "[conversation]") {
+TEST_CASE("a conversation must end with the user (or an answer prefix after the user) and use known roles", "[conversation]") {
   CHECK_NOTHROW(wsd::validate_conversation({"a", {{"system", "s"}, {"user", "u"}}}));
+  CHECK_NOTHROW(wsd::validate_conversation({"a", {{"user", "x"}, {"assistant", "y"}}}));  // an answer prefix
+  CHECK(wsd::answer_prefix({"a", {{"user", "x"}, {"assistant", " The answer: "}}}) == "The answer:");
+  CHECK(wsd::without_answer_prefix({"a", {{"user", "x"}, {"assistant", "y"}}}).messages.size() == 1);
+  CHECK_THROWS_WITH(wsd::validate_conversation({"a", {{"system", "s"}, {"assistant", "y"}}}),
+                    Catch::Contains("an answer prefix (a last message from the assistant) must follow a user message"));
   CHECK_THROWS_WITH(wsd::validate_conversation({"a", {}}), Catch::Contains("messages is empty"));
   CHECK_THROWS_WITH(wsd::validate_conversation({"a", {{"robot", "x"}}}), Catch::Contains("unknown role 'robot'"));
-  CHECK_THROWS_WITH(wsd::validate_conversation({"a", {{"user", "x"}, {"assistant", "y"}}}),
-                    Catch::Contains("last message must be from the user"));
   CHECK_THROWS_WITH(wsd::validate_conversation({"a", {{"user", "bad \xff byte"}}}), Catch::Contains("not valid UTF-8 (byte 4)"));
 }

@@ -40,6 +40,13 @@ struct Config {
 
 inline std::string to_string(Mode m) { return m == Mode::online ? "online" : "offline"; }
 
+// Sample i of several answers to one conversation: the seeds of both phases moved by i.
+inline Config sample_config(Config c, std::size_t i) {
+  c.draft.seed += i;
+  c.continuation.seed += i;
+  return c;
+}
+
 namespace detail {
 inline std::string number(double v) {
   std::ostringstream out;

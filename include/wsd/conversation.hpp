@@ -1,5 +1,5 @@
 #pragma once
-// Checks that a conversation is one the reference can prompt with.
+// Checks that a conversation is one the reference can prompt with; its answer prefix, if any.
 #include <string>
 
 #include "wsd/errors.hpp"
@@ -21,8 +21,26 @@ inline void validate_conversation(const Conversation& c) {
       throw InputError(at + ": content is not valid UTF-8 (byte " + std::to_string(bad) + ")");
     if (m.role == "system" && i != 0) throw InputError(at + ": a system message must come first");
   }
-  if (c.messages.back().role != "user")
-    throw InputError(where + ": the last message must be from the user, not '" + c.messages.back().role + "'");
+  const std::string& last = c.messages.back().role;
+  if (last == "assistant" && (c.messages.size() < 2 || c.messages[c.messages.size() - 2].role != "user"))
+    throw InputError(where + ": an answer prefix (a last message from the assistant) must follow a user message");
+  if (last != "user" && last != "assistant")
+    throw InputError(where + ": the last message must be from the user (or the assistant: an answer prefix), not '" +
+                     last + "'");
+}
+
+// A conversation whose last message is from the assistant is answered by continuing that message:
+// its stripped content is the answer prefix (part of the answer, not drafted); "" otherwise.
+inline std::string answer_prefix(const Conversation& c) {
+  if (c.messages.empty() || c.messages.back().role != "assistant") return {};
+  return std::string(strip(c.messages.back().content));
+}
+
+// The conversation up to the question the answer is for (without an answer prefix).
+inline Conversation without_answer_prefix(const Conversation& c) {
+  if (c.messages.empty() || c.messages.back().role != "assistant") return c;
+  Conversation out{c.id, {c.messages.begin(), c.messages.end() - 1}};
+  return out;
 }
 
 }  // namespace wsd

@@ -213,6 +213,7 @@ class WeakToStrongDecoder {
     Trace(WeakToStrongDecoder& d, const Conversation& c, Mode mode) {
       validate_conversation(c);
       r_.id = c.id;
+      r_.answer_prefix = answer_prefix(c);
       r_.mode = mode;
       r_.config = to_json(d.config_);
       r_.config["mode"] = to_string(mode);
@@ -275,7 +276,7 @@ class WeakToStrongDecoder {
       r_.continuation_text = continuation.text;
       r_.continuation_tokens = continuation.tokens;
       r_.continuation_reason = continuation.reason;
-      r_.text = std::string(d_->strong_.cut_at_stop(r_.accepted_text + r_.continuation_text));
+      r_.text = r_.answer_prefix + std::string(d_->strong_.cut_at_stop(r_.accepted_text + r_.continuation_text));
       r_.strong_generated = r_.continuation_tokens.size();
       leave();
       return timed();
@@ -284,7 +285,7 @@ class WeakToStrongDecoder {
     Result finish_weak_only(DraftEnd reason) {
       r_.reason = reason;
       drafted();
-      r_.text = r_.draft_text;
+      r_.text = r_.answer_prefix + r_.draft_text;
       r_.config["switch_rule"] = "weak-only";
       leave();
       return timed();

@@ -77,26 +77,59 @@ inline std::vector<Conversation> read_conversations(const std::string& path) {
   return read_conversations(in, path);
 }
 
-// The ids already answered in a results file, for resuming: records with an `error` field are
-// failures to retry; a torn last line (a killed run) is ignored, any other bad line is an error.
-inline std::set<std::string> finished_ids(const std::string& path) {
-  std::set<std::string> ids;
+// The successful records of a results file (records with an `error` field are failures to retry;
+// a torn last line, from a killed run, is ignored; any other bad line is an error).
+inline std::vector<nlohmann::json> finished_records(const std::string& path) {
+  std::vector<nlohmann::json> out;
   std::ifstream in(path, std::ios::binary);
-  if (!in) return ids;
+  if (!in) return out;
   std::string line;
   std::vector<std::string> lines;
   while (std::getline(in, line)) lines.push_back(line);
   for (std::size_t i = 0; i < lines.size(); ++i) {
     if (lines[i].empty()) continue;
     try {
-      const auto record = nlohmann::json::parse(lines[i]);
-      if (!record.contains("error")) ids.insert(record.at("id").get<std::string>());
+      auto record = nlohmann::json::parse(lines[i]);
+      record.at("id").get<std::string>();
+      if (!record.contains("error")) out.push_back(std::move(record));
     } catch (const nlohmann::json::exception&) {
       if (i + 1 == lines.size()) break;  // the line a kill cut short
       throw InputError(path + ":" + std::to_string(i + 1) + ": not a result record; cannot resume");
     }
   }
+  return out;
+}
+
+// A record's sample index (0 when the run drew one sample per conversation).
+inline std::size_t record_sample(const nlohmann::json& record) {
+  const auto s = record.find("sample");
+  return s != record.end() && s->is_number_unsigned() ? s->get<std::size_t>() : 0;
+}
+
+// The (id, sample) pairs already answered in a results file, for resuming.
+inline std::set<std::pair<std::string, std::size_t>> finished_samples(const std::string& path) {
+  std::set<std::pair<std::string, std::size_t>> out;
+  for (const auto& r : finished_records(path)) out.emplace(r["id"].get<std::string>(), record_sample(r));
+  return out;
+}
+
+// The ids already answered in a results file.
+inline std::set<std::string> finished_ids(const std::string& path) {
+  std::set<std::string> ids;
+  for (const auto& [id, sample] : finished_samples(path)) ids.insert(id);
   return ids;
+}
+
+// Writes a whole file at once: to a temporary next to it, renamed over it.
+inline void write_file_atomically(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    f << text;
+    f.close();
+    if (!f) throw InputError(tmp + ": could not be written (disk full?)");
+  }
+  std::filesystem::rename(tmp, path);
 }
 
 // Appends records as whole lines and flushes each, so a killed run loses at most the line in flight.
@@ -141,13 +174,7 @@ class ResultWriter {
     }
     in.close();
     if (!changed) return;
-    const std::string tmp = path_ + ".tmp";
-    {
-      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-      out << kept;
-      if (!out.flush()) throw InputError(tmp + ": write failed (disk full?)");
-    }
-    std::filesystem::rename(tmp, path_);
+    write_file_atomically(path_, kept);
   }
 
   std::string path_;

@@ -3,29 +3,35 @@
 #include <string>
 
 #include "wsd/concepts.hpp"
+#include "wsd/conversation.hpp"
 #include "wsd/text_util.hpp"
 
 namespace wsd {
 
 // The reference's template for a base model: "\n\n[Role]\n" + stripped content per message,
 // ending with "\n\n[Assistant]\n".
+// An answer prefix (see answer_prefix) follows the generation prompt.
 struct BaseModelTemplate {
-  std::string render(const Conversation& c) const {
+  std::string render(const Conversation& conversation) const {
+    const Conversation c = without_answer_prefix(conversation);
     std::string out;
     for (const Message& m : c.messages) {
       out += m.role == "system" ? "\n\n[System]\n" : m.role == "user" ? "\n\n[User]\n" : "\n\n[Assistant]\n";
       out += strip(m.content);
     }
     out += "\n\n[Assistant]\n";
-    return out;
+    return out + answer_prefix(conversation);
   }
 };
 
-// An instruct model's own chat template, with the generation prompt added.
+// An instruct model's own chat template, with the generation prompt added (and an answer prefix
+// after it).
 template <ChatProvider Provider>
 struct ChatTemplate {
   const Provider* provider;
-  std::string render(const Conversation& c) const { return provider->apply_chat_template(c); }
+  std::string render(const Conversation& c) const {
+    return provider->apply_chat_template(without_answer_prefix(c)) + answer_prefix(c);
+  }
 };
 
 // The reference's stop strings for base-model text.

@@ -43,6 +43,7 @@ class StrongModel {
   StrongPrompt prompt(const Conversation& conversation) const {
     StrongPrompt p;
     p.text = template_.render(conversation);
+    p.ends_in_answer_prefix = !answer_prefix(conversation).empty();
     p.tokens = timed([&] { return tokenize_with_bos(model(), p.text); });
     return p;
   }

@@ -36,11 +36,13 @@ inline std::size_t stable_text_end(std::string_view partial_draft) {
 }
 
 // Different vocabularies: re-tokenize prompt + draft text as the reference does (draft stripped,
-// the whole right-stripped once the draft has ended) and judge only tokens that end before the
-// stable text end (the settled text, less its last word), or all of them once the draft has ended.
+// the whole right-stripped once the draft has ended; a draft that continues an answer prefix is
+// not left-stripped, as the reference strips prefix + draft as one text) and judge only tokens that
+// end before the stable text end (the settled text, less its last word), or all of them once the
+// draft has ended.
 template <Vocabulary Model>
 BridgedDraft bridge_text(const Model& strong, const StrongPrompt& prompt, const DraftView& raw) {
-  std::string_view draft = lstrip(raw.text);
+  std::string_view draft = prompt.ends_in_answer_prefix ? std::string_view(raw.text) : lstrip(raw.text);
   const std::size_t stripped = raw.text.size() - draft.size();
   if (raw.ended) draft = rstrip(draft);
   BridgedDraft out;

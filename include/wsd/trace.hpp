@@ -24,7 +24,8 @@ struct Timing {
 struct Result {
   std::string id;
   Mode mode = Mode::online;
-  std::string text;                 // the answer: accepted draft + continuation, cut at the first stop string
+  std::string text;                 // the answer: answer prefix + accepted draft + continuation, cut at the first stop string
+  std::string answer_prefix;        // the answer's given start (a last message from the assistant), not drafted
   bool cancelled() const { return reason == DraftEnd::cancelled || continuation_reason == ContinuationEnd::cancelled; }
   long accept_index = -1;           // index of the last kept drafted strong token; -1: none kept
   DraftEnd reason = DraftEnd::none; // switch, or how the draft ended when no switch happened
@@ -78,7 +79,7 @@ inline ContinuationEnd continuation_end_from_string(const std::string& s) {
 }
 
 inline nlohmann::json to_json(const Result& r) {
-  return {{"id", r.id},
+  nlohmann::json j = {{"id", r.id},
           {"text", r.text},
           {"mode", to_string(r.mode)},
           {"switch", {{"index", r.accept_index}, {"reason", to_string(r.reason)}}},
@@ -94,6 +95,8 @@ inline nlohmann::json to_json(const Result& r) {
            {{"weak_s", r.timing.weak_s}, {"strong_s", r.timing.strong_s}, {"decoder_s", r.timing.decoder_s},
             {"total_s", r.timing.total_s}, {"strong_write_s", r.timing.strong_write_s}}},
           {"config", r.config}};
+  if (!r.answer_prefix.empty()) j["answer_prefix"] = r.answer_prefix;
+  return j;
 }
 
 // The answer's length in strong tokens: the kept draft and the continuation.
@@ -136,6 +139,7 @@ inline Result result_from_json(const nlohmann::json& j) {
                 at(tm, "timing.decoder_s", "decoder_s").get<double>(), at(tm, "timing.total_s", "total_s").get<double>(),
                 tm.value("strong_write_s", 0.0)};
     r.config = at(j, "config", "config");
+    r.answer_prefix = j.value("answer_prefix", std::string());
     return r;
   } catch (const nlohmann::json::exception& e) {
     throw InputError(std::string("result record: a field has the wrong type: ") + e.what());

@@ -49,6 +49,7 @@ enum class WriteEnd { length, eos, callback };
 struct StrongPrompt {
   std::string text;
   std::vector<Token> tokens;
+  bool ends_in_answer_prefix = false;  // the text ends with the answer's given start: the draft continues it
 };
 
 // The strong sequence for prompt + draft: the first `prompt_tokens` are the prompt's share

@@ -34,6 +34,10 @@ class LlamaHttpPair {
   OpenAISequence& strong(std::size_t i) { return strong_.at(i); }
   BatchScheduler* scheduler() { return scheduler_.get(); }
   const OpenAIServer& server() const { return *server_; }
+  // The server's sampling for the next answers (e.g. another sample's seed).
+  void set_sampling(const SamplingParams& sampling) {
+    for (auto& s : strong_) s.set_sampling(sampling);
+  }
 
   template <class... Args>
   auto decoders(const Args&... args) {

@@ -398,6 +398,7 @@ class OpenAISequence {
 
   void reset() {}
   const OpenAIServer& server() const { return *server_; }
+  void set_sampling(const SamplingParams& sampling) { sampling_ = sampling; }
 
  private:
   // Away from the scheduler's batches for the outermost call to the server on this thread.
