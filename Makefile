@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps llama models configure build test unit-test demo bench serve server sanitize fuzz clean
+.PHONY: all deps llama models models-large configure build test test-large unit-test demo bench bench-large serve server sanitize fuzz clean
 
 all: build
 
@@ -16,6 +16,10 @@ llama: deps
 
 models:
 	bash cmake/fetch-models.sh >/dev/null
+
+# The Qwen2.5-Coder 0.5B / 1.5B Instruct pair (one tokenizer, 3x apart; ~1.6 GB): --pair qwen, smol-qwen.
+models-large:
+	bash cmake/fetch-models.sh --large >/dev/null
 
 configure: llama
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$$(bash cmake/setup-llama.sh)" $(CMAKE_FLAGS)
@@ -41,9 +45,14 @@ serve: server models
 	exec "$$(bash cmake/setup-server.sh)/bin/python" -m llama_cpp.server --model "$(WSD_HOME)/models/$$f" \
 	  --host 127.0.0.1 --port $(PORT) --n_ctx 4096 --interrupt_requests false $(SERVE_FLAGS)
 
-# The whole suite: unit tests (no models needed) and the model tests (label "models").
+# The whole suite: unit tests (no models needed), the model tests (label "models") and the
+# server tests (label "server"); not the larger pair's (test-large).
 test: build models server
-	cd $(BUILD) && ctest --output-on-failure -j1
+	cd $(BUILD) && ctest --output-on-failure -j1 -LE models-large
+
+# The larger pair's tests (label "models-large").
+test-large: build models-large
+	cd $(BUILD) && ctest --output-on-failure -j1 -L models-large
 
 # Only the tests that need no models.
 unit-test: build
@@ -57,6 +66,11 @@ bench: build models
 	$(BUILD)/bin/wsd-bench --input examples/prompts.jsonl --out bench-out --parallel 0
 	$(BUILD)/bin/wsd-bench --input examples/prompts.jsonl --out bench-out/throughput --throughput-only --limit 8 --repeats 1 --parallel 1,2,4,8
 	$(BUILD)/bin/wsd-bench --input examples/prompts.jsonl --out bench-out/reference-defaults --reference-defaults --limit 2 --repeats 3 --parallel 0
+
+# The harness on both larger pairs: 6 prompts, draft 128 / total 256, median of 3.
+bench-large: build models models-large
+	$(BUILD)/bin/wsd-bench --pair qwen --input examples/prompts.jsonl --limit 6 --repeats 3 --parallel 0 --out bench-out/qwen
+	$(BUILD)/bin/wsd-bench --pair smol-qwen --input examples/prompts.jsonl --limit 6 --repeats 3 --parallel 0 --out bench-out/smol-qwen
 
 sanitize: deps
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DWSD_SANITIZE=ON -DWSD_WITH_LLAMA=OFF -DWSD_BUILD_BENCHMARKS=OFF

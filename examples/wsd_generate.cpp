@@ -17,16 +17,10 @@
 #include <wsd/wsd.hpp>
 
 #include "tools/config_flags.hpp"
+#include "tools/pair_flags.hpp"
 #include "tools/server_flags.hpp"
 
 namespace {
-
-bool same_vocabulary(const wsd::LlamaModel& a, const wsd::LlamaModel& b) {
-  if (a.vocab_size() != b.vocab_size()) return false;
-  for (wsd::Token t = 0; t < static_cast<wsd::Token>(a.vocab_size()); ++t)
-    if (a.token_text(t) != b.token_text(t)) return false;
-  return true;
-}
 
 struct Style {
   bool colour;
@@ -117,15 +111,12 @@ void write_judge_file(wsd::OutputFormat format, const std::string& output, const
 
 int main(int argc, char** argv) {
   CLI::App app{"wsd-generate: a small aligned model drafts the beginning, a base model takes over"};
-  std::string weak_path = wsd::default_weak_model();
-  std::string strong_path = wsd::default_strong_model();
   std::string prompt, input, output, shared = "auto", input_format = "auto", output_format = "trace", generator;
   wsd::BenchmarkReadOptions read_options;
   int threads = 0, context = 4096;
   std::size_t parallel = 0, samples = 1;
   bool resume = false;
-  app.add_option("--weak", weak_path, "GGUF of the aligned drafter")->capture_default_str();
-  app.add_option("--strong", strong_path, "GGUF of the base model")->capture_default_str();
+  wsd::tools::PairFlags models(app);
   auto* prompt_opt = app.add_option("--prompt", prompt, "one user message to answer");
   auto* input_opt = app.add_option("--input", input, "conversations: JSONL {\"id\", \"messages\"} or a benchmark's own file");
   prompt_opt->excludes(input_opt);
@@ -160,6 +151,9 @@ int main(int argc, char** argv) {
 
   try {
     if (prompt.empty() && input.empty()) throw CLI::RequiredError("--prompt or --input");
+    models.resolve();
+    const std::string& weak_path = models.weak();
+    const std::string& strong_path = models.strong();
     if (resume && output.empty()) throw CLI::ValidationError("--resume", "needs --output");
     const auto judge_format = wsd::output_format_from_string(output_format);
     if (judge_format != wsd::OutputFormat::trace && output.empty())
@@ -272,7 +266,7 @@ int main(int argc, char** argv) {
     } else {
       auto strong_model = std::make_shared<const wsd::LlamaModel>(strong_path, opts);
       model_names = std::filesystem::path(weak_path).stem().string() + "+" + std::filesystem::path(strong_path).stem().string();
-      cfg.shared_vocabulary = shared == "yes" || (shared == "auto" && same_vocabulary(*weak_model, *strong_model));
+      cfg.shared_vocabulary = shared == "yes" || (shared == "auto" && wsd::same_vocabulary(*weak_model, *strong_model));
       wsd::LlamaPairSequences pairs(weak_model, strong_model, parallel);
       run(pairs);
     }

@@ -247,6 +247,15 @@ class LlamaModel {
   std::vector<bool> skipped_;
 };
 
+// Two models share a vocabulary when every token id has the same text in both: the weak model's
+// ids then pass straight to the strong one (Config::shared_vocabulary), with no re-tokenizing.
+inline bool same_vocabulary(const LlamaModel& a, const LlamaModel& b) {
+  if (a.vocab_size() != b.vocab_size()) return false;
+  for (Token t = 0; t < static_cast<Token>(a.vocab_size()); ++t)
+    if (a.token_text(t) != b.token_text(t)) return false;
+  return true;
+}
+
 // One llama_context over a shared LlamaModel holding up to `sequences` sequences, each its own KV
 // stream of options.context tokens. Calls of its sequences made on several threads that take part
 // in a BatchScheduler are merged: one batch mixes the tokens of many sequences (a seq_id each) in

@@ -1,0 +1,35 @@
+#pragma once
+// The model flags: --weak and --strong (GGUF paths), or a named pair with --pair.
+#include <CLI/CLI.hpp>
+#include <string>
+#include <wsd/providers/default_models.hpp>
+
+namespace wsd::tools {
+
+class PairFlags {
+ public:
+  PairFlags(CLI::App& app) {
+    weak_opt_ = app.add_option("--weak", weak_, "GGUF of the aligned drafter")->capture_default_str();
+    strong_opt_ = app.add_option("--strong", strong_, "GGUF of the base model")->capture_default_str();
+    std::string names;
+    for (const auto& p : model_pairs()) names += (names.empty() ? "" : " | ") + p.name;
+    app.add_option("--pair", pair_, "a named pair of models: " + names + " (--weak / --strong replace its models)");
+  }
+
+  // After parsing: the pair's models where --weak / --strong were not given.
+  void resolve() {
+    if (pair_.empty()) return;
+    const ModelPair p = model_pair(pair_);
+    if (weak_opt_->count() == 0) weak_ = p.weak;
+    if (strong_opt_->count() == 0) strong_ = p.strong;
+  }
+  const std::string& weak() const { return weak_; }
+  const std::string& strong() const { return strong_; }
+
+ private:
+  std::string weak_ = default_weak_model(), strong_ = default_strong_model(), pair_;
+  CLI::Option* weak_opt_ = nullptr;
+  CLI::Option* strong_opt_ = nullptr;
+};
+
+}  // namespace wsd::tools
