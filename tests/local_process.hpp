@@ -104,8 +104,7 @@ class LlamaServer {
  public:
   LlamaServer(const std::string& python, const std::string& model, const std::string& log,
               std::vector<std::string> extra = {}, int port = 0)
-      : port_(port ? port : free_port()),
-        process_(args(python, model, port_, std::move(extra)), log) {
+      : port_(port ? port : free_port()), process_(args(python, model, port_, std::move(extra)), log) {
     wait_until_listening(process_, url() + "/models");
   }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v1"; }
@@ -115,8 +114,10 @@ class LlamaServer {
  private:
   static std::vector<std::string> args(const std::string& python, const std::string& model, int port,
                                        std::vector<std::string> extra) {
-    std::vector<std::string> a = {python, "-m", "llama_cpp.server", "--model", model, "--host", "127.0.0.1",
-                                  "--port", std::to_string(port), "--n_ctx", "1024", "--interrupt_requests", "false"};
+    std::vector<std::string> a = {
+        python,      "-m",     "llama_cpp.server",   "--model", model,  "--host",
+        "127.0.0.1", "--port", std::to_string(port), "--n_ctx", "1024", "--interrupt_requests",
+        "false"};
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
   }

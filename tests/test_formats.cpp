@@ -1,8 +1,7 @@
 // The benchmarks' own files in and the judges' files out (benchmark_input.hpp, benchmark_output.hpp).
 #include <catch2/catch.hpp>
-#include <wsd/benchmark_output.hpp>
-
 #include <string>
+#include <wsd/benchmark_output.hpp>
 
 namespace {
 
@@ -55,7 +54,8 @@ TEST_CASE("each benchmark format is detected from its content and read into conv
     const auto in = read("alpaca_eval.json");
     CHECK(in.format == wsd::InputFormat::alpaca_eval);
     CHECK(ids(in) == std::vector<std::string>{"alpaca_eval:0", "alpaca_eval:1", "alpaca_eval:2"});
-    CHECK(in.items[1].conversation.messages == std::vector<wsd::Message>{{"user", "How did US states get their names?"}});
+    CHECK(in.items[1].conversation.messages ==
+          std::vector<wsd::Message>{{"user", "How did US states get their names?"}});
     CHECK(in.items[2].source["dataset"] == "koala");
   }
   SECTION("Arena-Hard's question.jsonl") {
@@ -69,7 +69,8 @@ TEST_CASE("each benchmark format is detected from its content and read into conv
     const auto in = read("mt_bench.jsonl");
     CHECK(in.format == wsd::InputFormat::mt_bench);
     CHECK(ids(in) == std::vector<std::string>{"mt_bench_1:0", "mt_bench_1:1"});
-    CHECK(in.items[0].conversation.messages == std::vector<wsd::Message>{{"user", "Compose a short travel blog post about Hawaii."}});
+    CHECK(in.items[0].conversation.messages ==
+          std::vector<wsd::Message>{{"user", "Compose a short travel blog post about Hawaii."}});
     CHECK(in.items[1].source["question_id"] == 82);
   }
   SECTION("TruthfulQA's CSV: quoted commas, quotes and newlines") {
@@ -94,7 +95,8 @@ TEST_CASE("each benchmark format is detected from its content and read into conv
 }
 
 TEST_CASE("MT-Bench's second turn: the first question, our answer to it, the second question", "[formats]") {
-  const auto in = wsd::read_benchmark(kData + "mt_bench.jsonl", {wsd::InputFormat::detect, 2, kData + "mt_bench_turn1_answers.jsonl"});
+  const auto in = wsd::read_benchmark(kData + "mt_bench.jsonl",
+                                      {wsd::InputFormat::detect, 2, kData + "mt_bench_turn1_answers.jsonl"});
   CHECK(ids(in) == std::vector<std::string>{"mt_bench_2:0", "mt_bench_2:1"});
   const auto& m = in.items[1].conversation.messages;
   REQUIRE(m.size() == 3);
@@ -104,30 +106,40 @@ TEST_CASE("MT-Bench's second turn: the first question, our answer to it, the sec
   CHECK(wsd::answer_prefix(in.items[1].conversation).empty());
   CHECK_THROWS_WITH(wsd::read_benchmark(kData + "mt_bench.jsonl", {wsd::InputFormat::detect, 2, ""}),
                     Catch::Contains("--turn 2 needs --previous"));
-  CHECK_THROWS_WITH(wsd::read_benchmark(kData + "arena_hard.jsonl", {wsd::InputFormat::detect, 2, kData + "mt_bench.jsonl"}),
-                    Catch::Contains("only MT-Bench has a second turn"));
+  CHECK_THROWS_WITH(
+      wsd::read_benchmark(kData + "arena_hard.jsonl", {wsd::InputFormat::detect, 2, kData + "mt_bench.jsonl"}),
+      Catch::Contains("only MT-Bench has a second turn"));
 }
 
 TEST_CASE("malformed benchmark files: an error naming the file, the line or index, and the field", "[formats]") {
   CHECK_THAT(error_reading("bad/alpaca_missing_instruction.json"),
              Catch::Contains("alpaca_missing_instruction.json: [1]: missing field 'instruction'"));
-  CHECK_THAT(error_reading("bad/alpaca_wrong_type.json"), Catch::Contains("[0]: field 'instruction' = 42 is not a string"));
-  CHECK_THAT(error_reading("bad/arena_empty_turns.jsonl"), Catch::Contains("arena_empty_turns.jsonl:1: field 'turns' is not a non-empty list"));
-  CHECK_THAT(error_reading("bad/mt_bench_wrong_type.jsonl", {wsd::InputFormat::mt_bench, 1, ""}), Catch::Contains("mt_bench_wrong_type.jsonl:1: turns[0] is not a string"));
-  CHECK_THAT(error_reading("bad/truthfulqa_unterminated.csv"), Catch::Contains("truthfulqa_unterminated.csv:2: not valid CSV"));
-  CHECK_THAT(error_reading("bad/truthfulqa_no_question.csv"), Catch::Contains("truthfulqa_no_question.csv:1: the header has no 'Question' column"));
-  CHECK_THAT(error_reading("bad/reference_context_not_list.jsonl"), Catch::Contains(":1: field 'messages' is not a list"));
-  CHECK_THAT(error_reading("bad/unknown.jsonl"), Catch::Contains("unknown.jsonl:1: cannot tell which benchmark this is (fields: hello)"));
+  CHECK_THAT(error_reading("bad/alpaca_wrong_type.json"),
+             Catch::Contains("[0]: field 'instruction' = 42 is not a string"));
+  CHECK_THAT(error_reading("bad/arena_empty_turns.jsonl"),
+             Catch::Contains("arena_empty_turns.jsonl:1: field 'turns' is not a non-empty list"));
+  CHECK_THAT(error_reading("bad/mt_bench_wrong_type.jsonl", {wsd::InputFormat::mt_bench, 1, ""}),
+             Catch::Contains("mt_bench_wrong_type.jsonl:1: turns[0] is not a string"));
+  CHECK_THAT(error_reading("bad/truthfulqa_unterminated.csv"),
+             Catch::Contains("truthfulqa_unterminated.csv:2: not valid CSV"));
+  CHECK_THAT(error_reading("bad/truthfulqa_no_question.csv"),
+             Catch::Contains("truthfulqa_no_question.csv:1: the header has no 'Question' column"));
+  CHECK_THAT(error_reading("bad/reference_context_not_list.jsonl"),
+             Catch::Contains(":1: field 'messages' is not a list"));
+  CHECK_THAT(error_reading("bad/unknown.jsonl"),
+             Catch::Contains("unknown.jsonl:1: cannot tell which benchmark this is (fields: hello)"));
   CHECK_THAT(error_reading("bad/chat_prefix_without_question.jsonl"), Catch::Contains("must follow a user message"));
   CHECK_THAT(error_reading("nope.jsonl"), Catch::Contains("nope.jsonl: the prompts file does not exist"));
-  CHECK_THROWS_WITH(wsd::input_format_from_string("csv"), Catch::Contains("--input-format = \"csv\" is not one of auto, wsd"));
+  CHECK_THROWS_WITH(wsd::input_format_from_string("csv"),
+                    Catch::Contains("--input-format = \"csv\" is not one of auto, wsd"));
 }
 
 TEST_CASE("each judges' format parses back with one entry per conversation and sample, in input order", "[formats]") {
   const auto alpaca = read("alpaca_eval.json");
   const std::vector<std::vector<std::string>> two = {{"a0", "a0'"}, {"a1", "a1'"}, {"a2", "a2'"}};
   SECTION("AlpacaEval: a JSON array of instruction, output, generator, dataset") {
-    const auto j = nlohmann::json::parse(wsd::judge_file(wsd::OutputFormat::alpaca_eval, alpaca.items, two, "wsd-test", 1.5));
+    const auto j =
+        nlohmann::json::parse(wsd::judge_file(wsd::OutputFormat::alpaca_eval, alpaca.items, two, "wsd-test", 1.5));
     REQUIRE(j.size() == 6);
     for (std::size_t i = 0; i < 6; ++i) {
       CHECK(j[i]["instruction"] == alpaca.items[i / 2].conversation.messages.back().content);
@@ -139,7 +151,8 @@ TEST_CASE("each judges' format parses back with one entry per conversation and s
   }
   SECTION("Arena-Hard: question_id, answer_id, model_id, choices[{index, turns[{content}]}], tstamp") {
     const auto in = read("arena_hard.jsonl");
-    std::istringstream lines(wsd::judge_file(wsd::OutputFormat::arena_hard, in.items, {{"x", "y"}, {"z", "w"}}, "m", 2.0));
+    std::istringstream lines(
+        wsd::judge_file(wsd::OutputFormat::arena_hard, in.items, {{"x", "y"}, {"z", "w"}}, "m", 2.0));
     std::vector<nlohmann::json> records;
     for (std::string l; std::getline(lines, l);) records.push_back(nlohmann::json::parse(l));
     REQUIRE(records.size() == 2);
@@ -151,8 +164,10 @@ TEST_CASE("each judges' format parses back with one entry per conversation and s
     CHECK(records[0]["answer_id"] != records[1]["answer_id"]);
   }
   SECTION("MT-Bench turn 2: the turns are strings, the first turn's answer first") {
-    const auto in = wsd::read_benchmark(kData + "mt_bench.jsonl", {wsd::InputFormat::detect, 2, kData + "mt_bench_turn1_answers.jsonl"});
-    std::istringstream lines(wsd::judge_file(wsd::OutputFormat::mt_bench, in.items, {{"A blog."}, {"A critique."}}, "m", 3.0));
+    const auto in = wsd::read_benchmark(kData + "mt_bench.jsonl",
+                                        {wsd::InputFormat::detect, 2, kData + "mt_bench_turn1_answers.jsonl"});
+    std::istringstream lines(
+        wsd::judge_file(wsd::OutputFormat::mt_bench, in.items, {{"A blog."}, {"A critique."}}, "m", 3.0));
     std::vector<nlohmann::json> records;
     for (std::string l; std::getline(lines, l);) records.push_back(nlohmann::json::parse(l));
     REQUIRE(records.size() == 2);

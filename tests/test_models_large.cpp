@@ -3,12 +3,11 @@
 // shared-vocabulary path runs on real models; SmolLM2 -> Qwen 1.5B crosses vocabularies. Both Qwen
 // models are instruct models: they stand in for the cost ratio and the shared vocabulary.
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <filesystem>
 #include <wsd/providers/default_models.hpp>
 #include <wsd/providers/llama_cpp.hpp>
 #include <wsd/wsd.hpp>
-
-#include <cmath>
-#include <filesystem>
 
 namespace {
 
@@ -29,7 +28,9 @@ struct CountingTokenizer {
   }
   std::string token_text(wsd::Token t) const { return p.token_text(t); }
   std::string detokenize(std::span<const wsd::Token> tokens) const { return p.detokenize(tokens); }
-  wsd::LogitsBlock append(std::span<const wsd::Token> tokens, std::span<const std::size_t> rows) { return p.append(tokens, rows); }
+  wsd::LogitsBlock append(std::span<const wsd::Token> tokens, std::span<const std::size_t> rows) {
+    return p.append(tokens, rows);
+  }
   void rollback(std::size_t n) { p.rollback(n); }
   std::size_t length() const { return p.length(); }
 };
@@ -88,7 +89,8 @@ TEST_CASE("Qwen 0.5B -> Qwen 1.5B: one vocabulary, detected, ids passed straight
   CHECK(counting.tokenize_calls == 2 * prompts().size());
 }
 
-TEST_CASE("SmolLM2 -> Qwen 1.5B: different vocabularies through the text bridge, online equals offline", "[models-large]") {
+TEST_CASE("SmolLM2 -> Qwen 1.5B: different vocabularies through the text bridge, online equals offline",
+          "[models-large]") {
   const auto pair = wsd::model_pair("smol-qwen");
   wsd::LlamaProvider weak(existing(pair.weak), {.context = 1024}), strong(existing(pair.strong), {.context = 1024});
   CHECK_FALSE(wsd::same_vocabulary(*weak.model(), *strong.model()));

@@ -1,15 +1,14 @@
 // The strong model on a real server (ctest label "server"): each test starts llama-cpp-python's
 // OpenAI-compatible server (or a plain HTTP server) on a free port of 127.0.0.1 and stops it.
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <wsd/providers/default_models.hpp>
 #include <wsd/providers/llama_cpp.hpp>
 #include <wsd/providers/openai_http.hpp>
 #include <wsd/wsd.hpp>
-
-#include <algorithm>
-#include <cmath>
-#include <filesystem>
-#include <fstream>
 
 #include "local_process.hpp"
 
@@ -170,9 +169,9 @@ TEST_CASE("a listening socket that is not an OpenAI server gives a clear error, 
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir + "/v2");
   const int port = wsd::test::free_port();
-  wsd::test::ChildProcess plain({kPython, "-m", "http.server", std::to_string(port), "--bind", "127.0.0.1",
-                                 "--directory", dir},
-                                log_path("plain-http"));
+  wsd::test::ChildProcess plain(
+      {kPython, "-m", "http.server", std::to_string(port), "--bind", "127.0.0.1", "--directory", dir},
+      log_path("plain-http"));
   const std::string root = "http://127.0.0.1:" + std::to_string(port);
   wsd::test::wait_until_listening(plain, root + "/");
 

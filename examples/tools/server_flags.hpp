@@ -12,10 +12,12 @@ namespace wsd::tools {
 class ServerFlags {
  public:
   explicit ServerFlags(CLI::App& app) {
-    app.add_option("--strong-url", url_, "the strong model's server: its OpenAI API base URL, ending in /v1 "
-                                         "(e.g. http://127.0.0.1:8089/v1); replaces --strong");
+    app.add_option("--strong-url", url_,
+                   "the strong model's server: its OpenAI API base URL, ending in /v1 "
+                   "(e.g. http://127.0.0.1:8089/v1); replaces --strong");
     app.add_option("--strong-model", model_, "the model name the server serves (default: the first it lists)");
-    app.add_option("--api-key-env", key_env_, "read the server's API key (a bearer token) from this environment variable");
+    app.add_option("--api-key-env", key_env_,
+                   "read the server's API key (a bearer token) from this environment variable");
     app.add_option("--timeout", timeout_, "seconds a request to the server may take (a stream: may stall)")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();

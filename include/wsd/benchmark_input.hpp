@@ -24,11 +24,14 @@ namespace wsd {
 enum class InputFormat { detect, wsd, chat, reference, alpaca_eval, arena_hard, mt_bench, truthfulqa };
 
 inline const std::vector<std::pair<InputFormat, std::string>>& input_format_names() {
-  static const std::vector<std::pair<InputFormat, std::string>> names = {
-      {InputFormat::detect, "auto"},         {InputFormat::wsd, "wsd"},
-      {InputFormat::chat, "chat"},           {InputFormat::reference, "reference"},
-      {InputFormat::alpaca_eval, "alpaca_eval"}, {InputFormat::arena_hard, "arena_hard"},
-      {InputFormat::mt_bench, "mt_bench"},   {InputFormat::truthfulqa, "truthfulqa"}};
+  static const std::vector<std::pair<InputFormat, std::string>> names = {{InputFormat::detect, "auto"},
+                                                                         {InputFormat::wsd, "wsd"},
+                                                                         {InputFormat::chat, "chat"},
+                                                                         {InputFormat::reference, "reference"},
+                                                                         {InputFormat::alpaca_eval, "alpaca_eval"},
+                                                                         {InputFormat::arena_hard, "arena_hard"},
+                                                                         {InputFormat::mt_bench, "mt_bench"},
+                                                                         {InputFormat::truthfulqa, "truthfulqa"}};
   return names;
 }
 inline std::string to_string(InputFormat f) {
@@ -111,7 +114,8 @@ inline const nlohmann::json& field(const nlohmann::json& j, const char* name, co
 
 inline std::string string_field(const nlohmann::json& j, const char* name, const std::string& where) {
   const auto& v = field(j, name, where);
-  if (!v.is_string()) throw InputError(where + ": field '" + std::string(name) + "' = " + v.dump() + " is not a string");
+  if (!v.is_string())
+    throw InputError(where + ": field '" + std::string(name) + "' = " + v.dump() + " is not a string");
   return v.get<std::string>();
 }
 
@@ -139,8 +143,10 @@ inline InputFormat detect(const std::string& path, const std::string& text) {
   if (first == std::string::npos) throw InputError(path + ": the prompts file holds no conversations");
   if (text[first] == '[') return InputFormat::alpaca_eval;
   const auto end = text.find('\n', first);
-  const std::string where = path + ":" + std::to_string(1 + std::count(text.begin(), text.begin() + static_cast<long>(first), '\n'));
-  const nlohmann::json j = parse_json(text.substr(first, end == std::string::npos ? std::string::npos : end - first), where);
+  const std::string where =
+      path + ":" + std::to_string(1 + std::count(text.begin(), text.begin() + static_cast<long>(first), '\n'));
+  const nlohmann::json j =
+      parse_json(text.substr(first, end == std::string::npos ? std::string::npos : end - first), where);
   if (!j.is_object()) throw InputError(where + ": expected a JSON object");
   if (j.contains("messages")) return j.contains("id") ? InputFormat::wsd : InputFormat::chat;
   if (j.contains("context") && j.contains("meta")) return InputFormat::reference;
@@ -168,14 +174,18 @@ inline std::map<std::string, std::string> previous_answers(const std::string& pa
           choices[0]["turns"].empty())
         throw InputError(line.where + ": choices[0].turns is missing or empty");
       const auto& t = choices[0]["turns"][0];
-      if (t.is_string()) out[id] = t.get<std::string>();
-      else if (t.is_object() && t.contains("content") && t["content"].is_string()) out[id] = t["content"].get<std::string>();
-      else throw InputError(line.where + ": choices[0].turns[0] is not a string or {content}");
+      if (t.is_string())
+        out[id] = t.get<std::string>();
+      else if (t.is_object() && t.contains("content") && t["content"].is_string())
+        out[id] = t["content"].get<std::string>();
+      else
+        throw InputError(line.where + ": choices[0].turns[0] is not a string or {content}");
     } else if (j.contains("error")) {
       continue;  // a failed conversation of that run
     } else {
       if (j.contains("sample") && j["sample"] != 0) continue;  // the first sample answers
-      const std::string id = j.contains("question_id") ? id_field(j, "question_id", line.where) : string_field(j, "id", line.where);
+      const std::string id =
+          j.contains("question_id") ? id_field(j, "question_id", line.where) : string_field(j, "id", line.where);
       out[id] = string_field(j, "text", line.where);
     }
   }
@@ -197,7 +207,8 @@ inline BenchmarkInput read_benchmark(const std::string& path, const BenchmarkRea
     throw ConfigError("--turn " + std::to_string(options.turn) + ": only MT-Bench has a second turn");
   if (options.turn == 2 && options.previous.empty())
     throw ConfigError("--turn 2 needs --previous: the output file of turn 1");
-  if (options.turn != 1 && options.turn != 2) throw ConfigError("--turn " + std::to_string(options.turn) + " is not 1 or 2");
+  if (options.turn != 1 && options.turn != 2)
+    throw ConfigError("--turn " + std::to_string(options.turn) + " is not 1 or 2");
   auto add = [&](Conversation c, nlohmann::json source) { in.items.push_back({std::move(c), std::move(source)}); };
 
   switch (in.format) {
@@ -217,7 +228,8 @@ inline BenchmarkInput read_benchmark(const std::string& path, const BenchmarkRea
       break;
     case InputFormat::reference:
       for (const auto& line : detail::json_lines(path)) {
-        const nlohmann::json j = {{"id", field(line.value, "meta", line.where)}, {"messages", field(line.value, "context", line.where)}};
+        const nlohmann::json j = {{"id", field(line.value, "meta", line.where)},
+                                  {"messages", field(line.value, "context", line.where)}};
         nlohmann::json source = line.value;
         source.erase("context");
         add(conversation_from_json(j, line.where), source);
@@ -238,7 +250,8 @@ inline BenchmarkInput read_benchmark(const std::string& path, const BenchmarkRea
       for (const auto& line : detail::json_lines(path)) {
         const std::string qid = detail::id_field(line.value, "question_id", line.where);
         const auto& turns = field(line.value, "turns", line.where);
-        if (!turns.is_array() || turns.empty()) throw InputError(line.where + ": field 'turns' is not a non-empty list");
+        if (!turns.is_array() || turns.empty())
+          throw InputError(line.where + ": field 'turns' is not a non-empty list");
         const std::string question = string_field(turns[0], "content", line.where + ": turns[0]");
         add(detail::single_question("arena_hard:" + std::to_string(line.index), question, line.where),
             {{"question_id", line.value["question_id"]}});
@@ -253,7 +266,8 @@ inline BenchmarkInput read_benchmark(const std::string& path, const BenchmarkRea
         if (!turns.is_array() || turns.size() < static_cast<std::size_t>(options.turn))
           throw InputError(line.where + ": field 'turns' has no turn " + std::to_string(options.turn));
         for (std::size_t t = 0; t < static_cast<std::size_t>(options.turn); ++t)
-          if (!turns[t].is_string()) throw InputError(line.where + ": turns[" + std::to_string(t) + "] is not a string");
+          if (!turns[t].is_string())
+            throw InputError(line.where + ": turns[" + std::to_string(t) + "] is not a string");
         nlohmann::json source = {{"question_id", line.value["question_id"]}, {"turn", options.turn}};
         const std::string index = std::to_string(line.index);
         if (options.turn == 1) {
@@ -283,14 +297,16 @@ inline BenchmarkInput read_benchmark(const std::string& path, const BenchmarkRea
         for (std::size_t r = 1; r < rows.size(); ++r) {
           const std::string where = path + ":" + std::to_string(rows[r].line);
           if (rows[r].fields.size() <= column)
-            throw InputError(where + ": the row has " + std::to_string(rows[r].fields.size()) + " fields, no 'Question'");
+            throw InputError(where + ": the row has " + std::to_string(rows[r].fields.size()) +
+                             " fields, no 'Question'");
           add(detail::single_question("truthfulQA:" + std::to_string(r - 1), rows[r].fields[column], where),
               {{"question", rows[r].fields[column]}});
         }
       } else {
         for (const auto& line : detail::json_lines(path)) {
           const std::string question = string_field(line.value, "question", line.where);
-          add(detail::single_question("truthfulQA:" + std::to_string(line.index), question, line.where), {{"question", question}});
+          add(detail::single_question("truthfulQA:" + std::to_string(line.index), question, line.where),
+              {{"question", question}});
         }
       }
       break;
@@ -298,7 +314,8 @@ inline BenchmarkInput read_benchmark(const std::string& path, const BenchmarkRea
   if (in.items.empty()) throw InputError(path + ": the prompts file holds no conversations");
   std::set<std::string> ids;
   for (const auto& item : in.items)
-    if (!ids.insert(item.conversation.id).second) throw InputError(path + ": id '" + item.conversation.id + "' appears twice");
+    if (!ids.insert(item.conversation.id).second)
+      throw InputError(path + ": id '" + item.conversation.id + "' appears twice");
   return in;
 }
 

@@ -57,7 +57,8 @@ inline std::string judge_file(OutputFormat format, const std::vector<BenchmarkIt
       }
       continue;
     }
-    const nlohmann::json question_id = src.contains("question_id") ? src["question_id"] : nlohmann::json(item.conversation.id);
+    const nlohmann::json question_id =
+        src.contains("question_id") ? src["question_id"] : nlohmann::json(item.conversation.id);
     nlohmann::json choices = nlohmann::json::array();
     for (std::size_t s = 0; s < answers[i].size(); ++s) {
       nlohmann::json turns = nlohmann::json::array();
@@ -76,7 +77,8 @@ inline std::string judge_file(OutputFormat format, const std::vector<BenchmarkIt
                                    {"tstamp", tstamp}};
     out += record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   }
-  if (format == OutputFormat::alpaca_eval) return array.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  if (format == OutputFormat::alpaca_eval)
+    return array.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   return out;
 }
 

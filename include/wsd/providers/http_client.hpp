@@ -82,7 +82,7 @@ class HttpClient {
     std::exception_ptr error{};
     long status = 0;
     std::string error_body{};  // a non-2xx answer's body, not events
-    CURL* handle = nullptr;  // the transfer, for its status
+    CURL* handle = nullptr;    // the transfer, for its status
   };
 
   struct CurlFree {
@@ -106,13 +106,19 @@ class HttpClient {
 
   static std::string describe(CURLcode code, double timeout_s) {
     switch (code) {
-      case CURLE_COULDNT_CONNECT: return "could not connect (refused or unreachable)";
-      case CURLE_COULDNT_RESOLVE_HOST: return "could not resolve the host";
-      case CURLE_OPERATION_TIMEDOUT: return "timed out after " + std::to_string(static_cast<long>(timeout_s)) + " s";
-      case CURLE_GOT_NOTHING: return "the server closed the connection without answering";
+      case CURLE_COULDNT_CONNECT:
+        return "could not connect (refused or unreachable)";
+      case CURLE_COULDNT_RESOLVE_HOST:
+        return "could not resolve the host";
+      case CURLE_OPERATION_TIMEDOUT:
+        return "timed out after " + std::to_string(static_cast<long>(timeout_s)) + " s";
+      case CURLE_GOT_NOTHING:
+        return "the server closed the connection without answering";
       case CURLE_RECV_ERROR:
-      case CURLE_PARTIAL_FILE: return "the connection broke while the answer was read";
-      default: return curl_easy_strerror(code);
+      case CURLE_PARTIAL_FILE:
+        return "the connection broke while the answer was read";
+      default:
+        return curl_easy_strerror(code);
     }
   }
 
@@ -121,7 +127,8 @@ class HttpClient {
   static std::string server_message(const std::string& body) {
     const auto j = nlohmann::json::parse(body, nullptr, false);
     if (!j.is_discarded() && j.is_object()) {
-      if (j.contains("error") && j["error"].is_object() && j["error"].contains("message")) return j["error"]["message"].dump();
+      if (j.contains("error") && j["error"].is_object() && j["error"].contains("message"))
+        return j["error"]["message"].dump();
       if (j.contains("error") && j["error"].is_string()) return j["error"].dump();
       if (j.contains("message")) return j["message"].dump();
       if (j.contains("detail")) return j["detail"].dump();
@@ -174,7 +181,8 @@ class HttpClient {
       try {
         const auto event = nlohmann::json::parse(payload, nullptr, false);
         if (event.is_discarded())
-          throw ProviderError("POST " + s.client->url(s.path) + ": a streamed event is not JSON: " + excerpt(std::string(payload)));
+          throw ProviderError("POST " + s.client->url(s.path) +
+                              ": a streamed event is not JSON: " + excerpt(std::string(payload)));
         if (!s.on_event(event)) {
           s.hung_up = true;
           return 0;  // curl stops the transfer and closes the connection

@@ -16,8 +16,8 @@
 #include <limits>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -186,17 +186,20 @@ class OpenAIServer {
 
   // The request for a completion after `tokens`: ids for vLLM, their checked text otherwise.
   nlohmann::json completion_body(std::span<const Token> tokens, std::size_t max_tokens) const {
-    nlohmann::json body = {{"model", model_}, {"max_tokens", max_tokens}, {"repeat_penalty", 1.0},
+    nlohmann::json body = {{"model", model_},           {"max_tokens", max_tokens}, {"repeat_penalty", 1.0},
                            {"repetition_penalty", 1.0}, {"frequency_penalty", 0.0}, {"presence_penalty", 0.0}};
-    if (kind_ == Kind::vllm) body["prompt"] = std::vector<Token>(tokens.begin(), tokens.end());
-    else body["prompt"] = text_of(tokens);
+    if (kind_ == Kind::vllm)
+      body["prompt"] = std::vector<Token>(tokens.begin(), tokens.end());
+    else
+      body["prompt"] = text_of(tokens);
     return body;
   }
 
   // The text the server tokenizes into exactly these tokens (BOS first when the model adds one).
   std::string text_of(std::span<const Token> tokens) const {
     std::span<const Token> rest = tokens;
-    if (special_.bos && !rest.empty() && rest[0] == *special_.bos) rest = rest.subspan(1);
+    if (special_.bos && !rest.empty() && rest[0] == *special_.bos)
+      rest = rest.subspan(1);
     else if (special_.bos)
       throw ProviderError(url() + ": the server adds BOS to every prompt; these tokens do not start with it");
     if (auto known = recalled(rest)) return *known;
@@ -207,7 +210,8 @@ class OpenAIServer {
       while (i < back.size() && i < rest.size() && back[i] == rest[i]) ++i;
       throw ProviderError(url() + ": the server tokenizes the text of the " + std::to_string(rest.size()) +
                           " tokens to judge into " + std::to_string(back.size()) + " tokens (they differ from token " +
-                          std::to_string(i) + "); this server takes text prompts only, so they cannot be scored as they are");
+                          std::to_string(i) +
+                          "); this server takes text prompts only, so they cannot be scored as they are");
     }
     remember(rest, text);
     return text;
@@ -231,20 +235,24 @@ class OpenAIServer {
       throw ProviderError(root_.url(what) + ": \"tokens\" is not a list of token ids");
     }
     // llama-cpp-python's endpoint always adds the BOS the model adds; the contract adds none.
-    if (kind_ == Kind::llama_cpp_python && special_.bos && !ids.empty() && ids[0] == *special_.bos) ids.erase(ids.begin());
+    if (kind_ == Kind::llama_cpp_python && special_.bos && !ids.empty() && ids[0] == *special_.bos)
+      ids.erase(ids.begin());
     return ids;
   }
 
   std::string server_detokenize(std::span<const Token> tokens) const {
     const std::vector<Token> ids(tokens.begin(), tokens.end());
     if (kind_ == Kind::vllm)
-      return field_of(root_.post_json("/detokenize", {{"model", model_}, {"tokens", ids}}), "prompt", "/detokenize").get<std::string>();
-    return field_of(root_.post_json("/extras/detokenize", {{"tokens", ids}}), "text", "/extras/detokenize").get<std::string>();
+      return field_of(root_.post_json("/detokenize", {{"model", model_}, {"tokens", ids}}), "prompt", "/detokenize")
+          .get<std::string>();
+    return field_of(root_.post_json("/extras/detokenize", {{"tokens", ids}}), "text", "/extras/detokenize")
+        .get<std::string>();
   }
 
   const nlohmann::json& field_of(const nlohmann::json& j, const char* name, const char* what) const {
     if (!j.is_object() || !j.contains(name))
-      throw ProviderError(root_.url(what) + ": the answer has no \"" + name + "\" (got " + j.dump().substr(0, 200) + ")");
+      throw ProviderError(root_.url(what) + ": the answer has no \"" + name + "\" (got " + j.dump().substr(0, 200) +
+                          ")");
     return j[name];
   }
 
@@ -276,7 +284,8 @@ class OpenAIServer {
     if (std::find(ids.begin(), ids.end(), options_.model) == ids.end()) {
       std::string list;
       for (const auto& id : ids) list += (list.empty() ? "\"" : ", \"") + id + "\"";
-      throw ProviderError(url() + "/models: the server does not serve model \"" + options_.model + "\" (it serves " + list + ")");
+      throw ProviderError(url() + "/models: the server does not serve model \"" + options_.model + "\" (it serves " +
+                          list + ")");
     }
     model_ = options_.model;
   }
@@ -306,13 +315,21 @@ class OpenAIServer {
   // top-1 of their position when the same text is scored with echo; a server that fails is refused.
   void check_scoring() const {
     const std::string prompt = "The capital of France is Paris. The capital of Italy is";
-    const nlohmann::json written = api_.post_json(
-        "/completions", {{"model", model_}, {"prompt", prompt}, {"max_tokens", 4}, {"temperature", 0.0},
-                         {"repeat_penalty", 1.0}, {"repetition_penalty", 1.0}});
+    const nlohmann::json written = api_.post_json("/completions", {{"model", model_},
+                                                                   {"prompt", prompt},
+                                                                   {"max_tokens", 4},
+                                                                   {"temperature", 0.0},
+                                                                   {"repeat_penalty", 1.0},
+                                                                   {"repetition_penalty", 1.0}});
     const std::string text = field(written, "/choices/0/text", "/completions").get<std::string>();
-    const nlohmann::json scored = api_.post_json(
-        "/completions", {{"model", model_}, {"prompt", prompt + text}, {"max_tokens", 1}, {"temperature", 0.0},
-                         {"echo", true}, {"logprobs", 1}, {"repeat_penalty", 1.0}, {"repetition_penalty", 1.0}});
+    const nlohmann::json scored = api_.post_json("/completions", {{"model", model_},
+                                                                  {"prompt", prompt + text},
+                                                                  {"max_tokens", 1},
+                                                                  {"temperature", 0.0},
+                                                                  {"echo", true},
+                                                                  {"logprobs", 1},
+                                                                  {"repeat_penalty", 1.0},
+                                                                  {"repetition_penalty", 1.0}});
     const auto& lp = field(scored, "/choices/0/logprobs", "/completions (echo)");
     const auto& p = field(lp, "/token_logprobs", "/completions (echo)");
     const auto& top = field(lp, "/top_logprobs", "/completions (echo)");
