@@ -80,7 +80,7 @@ wsd::BenchmarkInput read_input(const std::string& prompt, const std::string& inp
     return {wsd::InputFormat::wsd, {{c, nlohmann::json::object()}}};
   }
   wsd::BenchmarkInput in = wsd::read_benchmark(input, o);
-  if (o.format == wsd::InputFormat::detect)
+  if (o.format == wsd::InputFormat::detect && in.format != wsd::InputFormat::wsd)  // a benchmark's own format
     std::fprintf(stderr, "wsd-generate: %s: read as %s (detected; --input-format names it)\n", input.c_str(),
                  wsd::to_string(in.format).c_str());
   return in;
