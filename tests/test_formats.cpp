@@ -17,6 +17,14 @@ std::vector<std::string> ids(const wsd::BenchmarkInput& in) {
   return out;
 }
 
+// The records of a JSONL text, one per line.
+std::vector<nlohmann::json> records_of(const std::string& jsonl) {
+  std::istringstream lines(jsonl);
+  std::vector<nlohmann::json> records;
+  for (std::string l; std::getline(lines, l);) records.push_back(nlohmann::json::parse(l));
+  return records;
+}
+
 std::string error_reading(const std::string& file, wsd::BenchmarkReadOptions o = {}) {
   try {
     wsd::read_benchmark(kData + file, o);
@@ -151,10 +159,8 @@ TEST_CASE("each judges' format parses back with one entry per conversation and s
   }
   SECTION("Arena-Hard: question_id, answer_id, model_id, choices[{index, turns[{content}]}], tstamp") {
     const auto in = read("arena_hard.jsonl");
-    std::istringstream lines(
-        wsd::judge_file(wsd::OutputFormat::arena_hard, in.items, {{"x", "y"}, {"z", "w"}}, "m", 2.0));
-    std::vector<nlohmann::json> records;
-    for (std::string l; std::getline(lines, l);) records.push_back(nlohmann::json::parse(l));
+    const auto records =
+        records_of(wsd::judge_file(wsd::OutputFormat::arena_hard, in.items, {{"x", "y"}, {"z", "w"}}, "m", 2.0));
     REQUIRE(records.size() == 2);
     CHECK(records[0]["question_id"] == "328c149ed45a41c0b9d6f14659e63599");
     CHECK(records[1]["choices"][1]["index"] == 1);
@@ -166,10 +172,8 @@ TEST_CASE("each judges' format parses back with one entry per conversation and s
   SECTION("MT-Bench turn 2: the turns are strings, the first turn's answer first") {
     const auto in = wsd::read_benchmark(kData + "mt_bench.jsonl",
                                         {wsd::InputFormat::detect, 2, kData + "mt_bench_turn1_answers.jsonl"});
-    std::istringstream lines(
-        wsd::judge_file(wsd::OutputFormat::mt_bench, in.items, {{"A blog."}, {"A critique."}}, "m", 3.0));
-    std::vector<nlohmann::json> records;
-    for (std::string l; std::getline(lines, l);) records.push_back(nlohmann::json::parse(l));
+    const auto records =
+        records_of(wsd::judge_file(wsd::OutputFormat::mt_bench, in.items, {{"A blog."}, {"A critique."}}, "m", 3.0));
     REQUIRE(records.size() == 2);
     CHECK(records[0]["question_id"] == 81);
     CHECK(records[0]["choices"][0]["turns"] == nlohmann::json::array({"Aloha from Hawaii!", "A blog."}));

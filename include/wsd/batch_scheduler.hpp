@@ -112,19 +112,23 @@ class BatchScheduler {
   };
 
   // A member that waits on something else for a while (a remote server, a file): batches do not
-  // wait for it meanwhile.
+  // wait for it meanwhile. Nested on one thread (a call that calls back), only the outermost counts.
   class Away {
    public:
     explicit Away(BatchScheduler* s) : s_(s) {
-      if (s_) s_->leave();
+      if (s_ && depth()++ == 0) s_->leave();
     }
     ~Away() {
-      if (s_) s_->join();
+      if (s_ && --depth() == 0) s_->join();
     }
     Away(const Away&) = delete;
     Away& operator=(const Away&) = delete;
 
    private:
+    static int& depth() {
+      thread_local int d = 0;
+      return d;
+    }
     BatchScheduler* s_;
   };
 

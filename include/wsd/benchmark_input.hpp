@@ -74,34 +74,15 @@ struct JsonLine {
   std::size_t index;  // 0-based among the records
 };
 
-inline std::string read_text(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) throw InputError(path + ": the prompts file does not exist");
-  if (std::filesystem::is_directory(path, ec)) throw InputError(path + ": is a directory, not a prompts file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path + ": cannot open the prompts file for reading");
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-inline nlohmann::json parse_json(const std::string& text, const std::string& where) {
-  if (auto bad = invalid_utf8_offset(text); bad != std::string::npos)
-    throw InputError(where + ": not valid UTF-8 (byte " + std::to_string(bad) + ")");
-  try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(where + ": not valid JSON (" + std::string(e.what()) + ")");
-  }
-}
-
-// The non-blank lines of a JSONL file, parsed.
-inline std::vector<JsonLine> json_lines(const std::string& path) {
+// The non-blank lines of a JSONL file's text, parsed.
+inline std::vector<JsonLine> json_lines(const std::string& text, const std::string& path) {
   std::vector<JsonLine> out;
-  std::istringstream in(read_text(path));
+  std::istringstream in(text);
   std::string line;
   for (std::size_t number = 1; std::getline(in, line); ++number) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     const std::string where = path + ":" + std::to_string(number);
-    out.push_back({parse_json(line, where), where, out.size()});
+    out.push_back({parse_json_text(line, where), where, out.size()});
   }
   return out;
 }
@@ -146,7 +127,7 @@ inline InputFormat detect(const std::string& path, const std::string& text) {
   const std::string where =
       path + ":" + std::to_string(1 + std::count(text.begin(), text.begin() + static_cast<long>(first), '\n'));
   const nlohmann::json j =
-      parse_json(text.substr(first, end == std::string::npos ? std::string::npos : end - first), where);
+      parse_json_text(text.substr(first, end == std::string::npos ? std::string::npos : end - first), where);
   if (!j.is_object()) throw InputError(where + ": expected a JSON object");
   if (j.contains("messages")) return j.contains("id") ? InputFormat::wsd : InputFormat::chat;
   if (j.contains("context") && j.contains("meta")) return InputFormat::reference;
@@ -164,7 +145,7 @@ inline InputFormat detect(const std::string& path, const std::string& text) {
 // "question_id" in their source, or ids mt_bench_1:N) or an MT-Bench answer JSONL.
 inline std::map<std::string, std::string> previous_answers(const std::string& path) {
   std::map<std::string, std::string> out;
-  for (const auto& line : json_lines(path)) {
+  for (const auto& line : json_lines(read_prompts_file(path), path)) {
     const auto& j = line.value;
     if (!j.is_object()) throw InputError(line.where + ": expected a JSON object");
     if (j.contains("choices")) {  // an MT-Bench answer record
@@ -201,7 +182,7 @@ inline BenchmarkInput read_benchmark(const std::string& path, const BenchmarkRea
   using detail::field;
   using detail::string_field;
   BenchmarkInput in;
-  const std::string text = detail::read_text(path);
+  const std::string text = read_prompts_file(path);
   in.format = options.format == InputFormat::detect ? detail::detect(path, text) : options.format;
   if (options.turn != 1 && in.format != InputFormat::mt_bench)
     throw ConfigError("--turn " + std::to_string(options.turn) + ": only MT-Bench has a second turn");
@@ -219,7 +200,7 @@ inline BenchmarkInput read_benchmark(const std::string& path, const BenchmarkRea
       return in;
     }
     case InputFormat::chat:
-      for (const auto& line : detail::json_lines(path)) {
+      for (const auto& line : detail::json_lines(text, path)) {
         nlohmann::json j = line.value;
         if (!j.is_object()) throw InputError(line.where + ": expected a JSON object");
         j["id"] = line.where.substr(path.size() + 1);  // the line number
@@ -227,7 +208,7 @@ inline BenchmarkInput read_benchmark(const std::string& path, const BenchmarkRea
       }
       break;
     case InputFormat::reference:
-      for (const auto& line : detail::json_lines(path)) {
+      for (const auto& line : detail::json_lines(text, path)) {
         const nlohmann::json j = {{"id", field(line.value, "meta", line.where)},
                                   {"messages", field(line.value, "context", line.where)}};
         nlohmann::json source = line.value;
@@ -236,7 +217,7 @@ inline BenchmarkInput read_benchmark(const std::string& path, const BenchmarkRea
       }
       break;
     case InputFormat::alpaca_eval: {
-      const nlohmann::json all = detail::parse_json(text, path);
+      const nlohmann::json all = parse_json_text(text, path);
       if (!all.is_array()) throw InputError(path + ": an AlpacaEval set is a JSON array of objects");
       for (std::size_t i = 0; i < all.size(); ++i) {
         const std::string where = path + ": [" + std::to_string(i) + "]";
@@ -247,7 +228,7 @@ inline BenchmarkInput read_benchmark(const std::string& path, const BenchmarkRea
       break;
     }
     case InputFormat::arena_hard:
-      for (const auto& line : detail::json_lines(path)) {
+      for (const auto& line : detail::json_lines(text, path)) {
         const std::string qid = detail::id_field(line.value, "question_id", line.where);
         const auto& turns = field(line.value, "turns", line.where);
         if (!turns.is_array() || turns.empty())
@@ -260,7 +241,7 @@ inline BenchmarkInput read_benchmark(const std::string& path, const BenchmarkRea
     case InputFormat::mt_bench: {
       std::map<std::string, std::string> previous;
       if (options.turn == 2) previous = detail::previous_answers(options.previous);
-      for (const auto& line : detail::json_lines(path)) {
+      for (const auto& line : detail::json_lines(text, path)) {
         const std::string qid = detail::id_field(line.value, "question_id", line.where);
         const auto& turns = field(line.value, "turns", line.where);
         if (!turns.is_array() || turns.size() < static_cast<std::size_t>(options.turn))
@@ -288,7 +269,7 @@ inline BenchmarkInput read_benchmark(const std::string& path, const BenchmarkRea
     }
     case InputFormat::truthfulqa:
       if (std::filesystem::path(path).extension() == ".csv") {
-        const auto rows = read_csv(path);
+        const auto rows = parse_csv(text, path);
         if (rows.empty()) throw InputError(path + ": the CSV file is empty");
         std::size_t column = rows[0].fields.size();
         for (std::size_t i = 0; i < rows[0].fields.size(); ++i)
@@ -303,7 +284,7 @@ inline BenchmarkInput read_benchmark(const std::string& path, const BenchmarkRea
               {{"question", rows[r].fields[column]}});
         }
       } else {
-        for (const auto& line : detail::json_lines(path)) {
+        for (const auto& line : detail::json_lines(text, path)) {
           const std::string question = string_field(line.value, "question", line.where);
           add(detail::single_question("truthfulQA:" + std::to_string(line.index), question, line.where),
               {{"question", question}});

@@ -4,8 +4,6 @@
 #include <csv.h>
 
 #include <cstddef>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
@@ -18,11 +16,9 @@ struct CsvRow {
   std::size_t line = 0;  // the line the row starts on (1-based)
 };
 
-// Every row of a CSV file, the header first; an unterminated quote or a file that cannot be read
-// is an InputError naming the file.
-inline std::vector<CsvRow> read_csv(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path + ": cannot open the CSV file for reading");
+// Every row of a CSV file's text, the header first; an unterminated quote is an InputError naming
+// the file (`path`) and the line.
+inline std::vector<CsvRow> parse_csv(const std::string& text, const std::string& path) {
   struct State {
     std::vector<CsvRow> rows;
     CsvRow row;
@@ -43,7 +39,6 @@ inline std::vector<CsvRow> read_csv(const std::string& path) {
     s.row = {};
     s.row_start = s.line + 1;  // a row ends at a newline of the line being parsed
   };
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   bool failed = false;
   for (std::size_t pos = 0; pos < text.size(); ++state.line) {  // a line at a time: rows know their line
     std::size_t end = text.find('\n', pos);

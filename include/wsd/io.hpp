@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <istream>
+#include <iterator>
+#include <sstream>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -14,6 +16,27 @@
 #include "wsd/trace.hpp"
 
 namespace wsd {
+
+// A prompts file's whole text; InputError naming the file when it is missing or unreadable.
+inline std::string read_prompts_file(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw InputError(path + ": the prompts file does not exist");
+  if (std::filesystem::is_directory(path, ec)) throw InputError(path + ": is a directory, not a prompts file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": cannot open the prompts file for reading");
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// JSON text (a line or a whole file) checked for UTF-8 and parsed; errors name `where`.
+inline nlohmann::json parse_json_text(const std::string& text, const std::string& where) {
+  if (auto bad = invalid_utf8_offset(text); bad != std::string::npos)
+    throw InputError(where + ": not valid UTF-8 (byte " + std::to_string(bad) + ")");
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number too large
+    throw InputError(where + ": not valid JSON (" + std::string(e.what()) + ")");
+  }
+}
 
 // One conversation from a JSON object {"id", "messages": [{"role", "content"}]}; `where` names
 // the file and line for the error messages.
@@ -52,15 +75,7 @@ inline std::vector<Conversation> read_conversations(std::istream& in, const std:
   for (std::size_t number = 1; std::getline(in, line); ++number) {
     const std::string where = name + ":" + std::to_string(number);
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    if (auto bad = invalid_utf8_offset(line); bad != std::string::npos)
-      throw InputError(where + ": not valid UTF-8 (byte " + std::to_string(bad) + ")");
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number too large
-      throw InputError(where + ": not valid JSON (" + std::string(e.what()) + ")");
-    }
-    out.push_back(conversation_from_json(j, where));
+    out.push_back(conversation_from_json(parse_json_text(line, where), where));
     if (!ids.insert(out.back().id).second) throw InputError(where + ": id '" + out.back().id + "' appears twice");
   }
   if (out.empty()) throw InputError(name + ": the prompts file holds no conversations");
@@ -69,11 +84,7 @@ inline std::vector<Conversation> read_conversations(std::istream& in, const std:
 
 // All conversations of a JSONL file.
 inline std::vector<Conversation> read_conversations(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) throw InputError(path + ": the prompts file does not exist");
-  if (std::filesystem::is_directory(path, ec)) throw InputError(path + ": is a directory, not a prompts file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path + ": cannot open the prompts file for reading");
+  std::istringstream in(read_prompts_file(path));
   return read_conversations(in, path);
 }
 

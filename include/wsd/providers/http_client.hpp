@@ -51,9 +51,18 @@ class HttpClient {
   Response post(std::string_view path, const nlohmann::json& body) const { return send("POST", path, &body, nullptr); }
 
   // The JSON body of a 2xx response; any other status or a body that is not JSON is an error.
-  nlohmann::json get_json(std::string_view path) const { return parse("GET", path, get(path)); }
+  nlohmann::json get_json(std::string_view path) const { return json_of("GET", path, get(path)); }
   nlohmann::json post_json(std::string_view path, const nlohmann::json& body) const {
-    return parse("POST", path, post(path, body));
+    return json_of("POST", path, post(path, body));
+  }
+
+  // The JSON body of a response that arrived (get/post): an error unless 2xx and JSON.
+  nlohmann::json json_of(std::string_view method, std::string_view path, const Response& r) const {
+    if (r.status < 200 || r.status >= 300) fail_status(method, path, r);
+    auto j = nlohmann::json::parse(r.body, nullptr, false);
+    if (j.is_discarded())
+      throw ProviderError(std::string(method) + " " + url(path) + ": the answer is not JSON: " + excerpt(r.body));
+    return j;
   }
 
   // POSTs with "stream": true and calls on_event for each event until "[DONE]" or until it returns
@@ -142,14 +151,6 @@ class HttpClient {
     for (char& c : out)
       if (c == '\n' || c == '\r' || c == '\t') c = ' ';
     return "\"" + out + (body.size() > 160 ? "...\"" : "\"");
-  }
-
-  nlohmann::json parse(std::string_view method, std::string_view path, const Response& r) const {
-    if (r.status < 200 || r.status >= 300) fail_status(method, path, r);
-    auto j = nlohmann::json::parse(r.body, nullptr, false);
-    if (j.is_discarded())
-      throw ProviderError(std::string(method) + " " + url(path) + ": the answer is not JSON: " + excerpt(r.body));
-    return j;
   }
 
   static std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {

@@ -165,11 +165,13 @@ class OpenAIServer {
     return url;
   }
 
-  // The JSON value at `pointer`, or an error naming the endpoint and the missing field.
-  const nlohmann::json& field(const nlohmann::json& j, const char* pointer, const char* what) const {
+  // The JSON value at `pointer`, or an error naming the endpoint (`what`, on the API's base URL or
+  // on the server's root) and the missing field.
+  const nlohmann::json& field(const nlohmann::json& j, const char* pointer, const char* what,
+                              const HttpClient* at = nullptr) const {
     const nlohmann::json::json_pointer p(pointer);
     if (!j.is_object() || !j.contains(p))
-      throw ProviderError(url() + what + ": the answer has no " + pointer + " (got " + j.dump().substr(0, 200) + ")" +
+      throw ProviderError((at ? *at : api_).url(what) + ": the answer has no " + pointer + " (got " + j.dump().substr(0, 200) + ")" +
                           (std::string_view(pointer).find("logprobs") != std::string_view::npos
                                ? "; the server does not return log-probabilities (llama-cpp-python: start it with "
                                  "--logits_all true, its default)"
@@ -227,7 +229,7 @@ class OpenAIServer {
       what = "/extras/tokenize";
       out = root_.post_json(what, {{"input", text}});
     }
-    const nlohmann::json& tokens = field_of(out, "tokens", what);
+    const nlohmann::json& tokens = field(out, "/tokens", what, &root_);
     std::vector<Token> ids;
     try {
       ids = tokens.get<std::vector<Token>>();
@@ -243,17 +245,10 @@ class OpenAIServer {
   std::string server_detokenize(std::span<const Token> tokens) const {
     const std::vector<Token> ids(tokens.begin(), tokens.end());
     if (kind_ == Kind::vllm)
-      return field_of(root_.post_json("/detokenize", {{"model", model_}, {"tokens", ids}}), "prompt", "/detokenize")
+      return field(root_.post_json("/detokenize", {{"model", model_}, {"tokens", ids}}), "/prompt", "/detokenize", &root_)
           .get<std::string>();
-    return field_of(root_.post_json("/extras/detokenize", {{"tokens", ids}}), "text", "/extras/detokenize")
+    return field(root_.post_json("/extras/detokenize", {{"tokens", ids}}), "/text", "/extras/detokenize", &root_)
         .get<std::string>();
-  }
-
-  const nlohmann::json& field_of(const nlohmann::json& j, const char* name, const char* what) const {
-    if (!j.is_object() || !j.contains(name))
-      throw ProviderError(root_.url(what) + ": the answer has no \"" + name + "\" (got " + j.dump().substr(0, 200) +
-                          ")");
-    return j[name];
   }
 
   // Recently tokenized texts: the text of a token list the server itself made is known exactly.
@@ -292,21 +287,20 @@ class OpenAIServer {
 
   // vLLM has /tokenize, llama-cpp-python /extras/tokenize; the empty text's tokens give the BOS.
   void find_tokenizer() {
-    const auto vllm = root_.post("/tokenize", {{"model", model_}, {"prompt", ""}, {"add_special_tokens", true}});
-    nlohmann::json out;
-    if (vllm.status == 200) {
-      kind_ = Kind::vllm;
-      out = root_.post_json("/tokenize", {{"model", model_}, {"prompt", ""}, {"add_special_tokens", true}});
-    } else {
-      const auto llama = root_.post("/extras/tokenize", {{"input", ""}});
-      if (llama.status != 200)
-        throw ProviderError(url() + ": the server has neither /tokenize (vLLM: HTTP " + std::to_string(vllm.status) +
-                            ") nor /extras/tokenize (llama-cpp-python: HTTP " + std::to_string(llama.status) +
+    const char* path = "/tokenize";
+    auto answer = root_.post(path, {{"model", model_}, {"prompt", ""}, {"add_special_tokens", true}});
+    kind_ = Kind::vllm;
+    if (answer.status != 200) {
+      const long vllm_status = answer.status;
+      path = "/extras/tokenize";
+      answer = root_.post(path, {{"input", ""}});
+      if (answer.status != 200)
+        throw ProviderError(url() + ": the server has neither /tokenize (vLLM: HTTP " + std::to_string(vllm_status) +
+                            ") nor /extras/tokenize (llama-cpp-python: HTTP " + std::to_string(answer.status) +
                             "); wsd needs the server's tokenizer");
       kind_ = Kind::llama_cpp_python;
-      out = root_.post_json("/extras/tokenize", {{"input", ""}});
     }
-    const auto tokens = field_of(out, "tokens", "/tokenize");
+    const auto& tokens = field(root_.json_of("POST", path, answer), "/tokens", path, &root_);
     if (tokens.is_array() && !tokens.empty() && tokens[0].is_number_integer()) special_.bos = tokens[0].get<Token>();
   }
 
@@ -375,28 +369,28 @@ class OpenAISequence {
   std::size_t vocab_size() const { return server_->vocab_size(); }
   const SpecialTokens& special_tokens() const { return server_->special_tokens(); }
   std::vector<Token> tokenize(std::string_view text) const {
-    const Out out(*this);
+    const BatchScheduler::Away away(scheduler_);
     return server_->tokenize(text);
   }
   std::string token_text(Token t) const {
-    const Out out(*this);
+    const BatchScheduler::Away away(scheduler_);
     return server_->token_text(t);
   }
   std::string detokenize(std::span<const Token> tokens) const {
-    const Out out(*this);
+    const BatchScheduler::Away away(scheduler_);
     return server_->detokenize(tokens);
   }
 
   std::vector<double> score(std::span<const Token> context, std::span<const Token> targets) {
     std::vector<Token> all(context.begin(), context.end());
     all.insert(all.end(), targets.begin(), targets.end());
-    const Out out(*this);
+    const BatchScheduler::Away away(scheduler_);
     return server_->score(all, targets.size());
   }
 
   // The server's stream as it comes (what StrongModel uses: see TextWriter).
   WriteEnd write_text(std::span<const Token> context, std::size_t max_tokens, const PieceCallback& on_piece) {
-    const Out out(*this);  // the callback may call back into this sequence
+    const BatchScheduler::Away away(scheduler_);  // the callback may call back into this sequence
     return server_->write_text(context, max_tokens, sampling_, on_piece);
   }
 
@@ -418,26 +412,9 @@ class OpenAISequence {
   void set_sampling(const SamplingParams& sampling) { sampling_ = sampling; }
 
  private:
-  // Away from the scheduler's batches for the outermost call to the server on this thread.
-  class Out {
-   public:
-    explicit Out(const OpenAISequence& s) : s_(s) {
-      if (s_.depth_++ == 0) away_.emplace(s_.scheduler_);
-    }
-    ~Out() {
-      away_.reset();
-      --s_.depth_;
-    }
-
-   private:
-    const OpenAISequence& s_;
-    std::optional<BatchScheduler::Away> away_;
-  };
-
   std::shared_ptr<const OpenAIServer> server_;
   SamplingParams sampling_;
   BatchScheduler* scheduler_;
-  mutable int depth_ = 0;
 };
 
 }  // namespace wsd
