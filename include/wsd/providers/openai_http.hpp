@@ -300,7 +300,8 @@ class OpenAIServer {
                             "); wsd needs the server's tokenizer");
       kind_ = Kind::llama_cpp_python;
     }
-    const auto& tokens = field(root_.json_of("POST", path, answer), "/tokens", path, &root_);
+    const nlohmann::json out = root_.json_of("POST", path, answer);
+    const auto& tokens = field(out, "/tokens", path, &root_);
     if (tokens.is_array() && !tokens.empty() && tokens[0].is_number_integer()) special_.bos = tokens[0].get<Token>();
   }
 
