@@ -8,10 +8,10 @@
 #include <map>
 #include <numeric>
 #include <thread>
-#include <wsd/providers/default_models.hpp>
-#include <wsd/providers/llama_cpp.hpp>
-#include <wsd/providers/llama_http_pair.hpp>
-#include <wsd/providers/llama_parallel.hpp>
+#include <wsd/providers/llama/default_models.hpp>
+#include <wsd/providers/llama/llama_cpp.hpp>
+#include <wsd/providers/http/llama_http_pair.hpp>
+#include <wsd/providers/llama/llama_parallel.hpp>
 #include <wsd/wsd.hpp>
 
 #include "tools/config_flags.hpp"
@@ -174,7 +174,7 @@ void write_plots(const std::string& dir, const json& modes, const std::vector<ws
     means << "\n\n";
   }
   means.close();
-  const double tau = offline.empty() ? 0.8 : offline.front().config.value("threshold", 0.8);
+  const double tau = offline.empty() ? 0.8 : wsd::to_json(offline.front().config).value("threshold", 0.8);
   // gnuplot runs in `dir`, so the script names its files without the folder's path.
   std::ofstream gp(dir + "/plots.gp");
   gp << "set terminal pngcairo size 900,500\nset output 'time_per_mode.png'\n"
@@ -440,7 +440,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {  // --help exits 0; any usage error exits kExitUsage
-    return app.exit(e) == 0 ? 0 : wsd::kExitUsage;
+    return app.exit(e) == 0 ? 0 : wsd::tools::kExitUsage;
   }
   try {
     models.resolve();
@@ -583,6 +583,6 @@ int main(int argc, char** argv) {
     }
     return 0;
   } catch (...) {
-    return wsd::report_error("wsd-bench");
+    return wsd::tools::report_error("wsd-bench");
   }
 }

@@ -1,7 +1,8 @@
 // A sampler of your own on the strong side (min-p here), and cancelling a decode from a callback:
 // the switch rule still judges the draft by the strong model's own probabilities.
-#include <wsd/providers/default_models.hpp>
-#include <wsd/providers/llama_cpp.hpp>
+#include <wsd/providers/llama/default_models.hpp>
+#include <wsd/providers/llama/llama_cpp.hpp>
+#include <wsd/tools/exit_codes.hpp>
 #include <wsd/wsd.hpp>
 
 #include <cmath>
@@ -49,6 +50,6 @@ int main() {
               << wsd::to_string(r.continuation_reason) << (r.cancelled() ? " (cancelled by the callback)" : "") << "\n";
     return 0;
   } catch (...) {  // a missing model file, a bad provider: one line naming it
-    return wsd::report_error("custom_sampler");
+    return wsd::tools::report_error("custom_sampler");
   }
 }

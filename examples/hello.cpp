@@ -1,6 +1,7 @@
 // The shortest complete program: a small aligned model drafts, a base model takes over.
-#include <wsd/providers/default_models.hpp>
-#include <wsd/providers/llama_cpp.hpp>
+#include <wsd/providers/llama/default_models.hpp>
+#include <wsd/providers/llama/llama_cpp.hpp>
+#include <wsd/tools/exit_codes.hpp>
 #include <wsd/wsd.hpp>
 
 #include <iostream>
@@ -16,6 +17,6 @@ int main() {
     std::cout << r.text << "\n(the strong model took over after " << r.accept_index + 1 << " drafted tokens)\n";
     return 0;
   } catch (...) {  // a missing model file, a bad provider: one line naming it
-    return wsd::report_error("hello");
+    return wsd::tools::report_error("hello");
   }
 }

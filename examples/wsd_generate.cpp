@@ -9,11 +9,11 @@
 #include <iostream>
 #include <map>
 #include <set>
-#include <wsd/benchmark_output.hpp>
-#include <wsd/providers/default_models.hpp>
-#include <wsd/providers/llama_cpp.hpp>
-#include <wsd/providers/llama_http_pair.hpp>
-#include <wsd/providers/llama_parallel.hpp>
+#include <wsd/io/benchmark_output.hpp>
+#include <wsd/providers/llama/default_models.hpp>
+#include <wsd/providers/llama/llama_cpp.hpp>
+#include <wsd/providers/http/llama_http_pair.hpp>
+#include <wsd/providers/llama/llama_parallel.hpp>
 #include <wsd/wsd.hpp>
 
 #include "tools/config_flags.hpp"
@@ -69,7 +69,7 @@ class Progress {
 
 // A failed conversation's record: its id and the error, so that --resume retries it.
 nlohmann::json error_record(const std::string& id, const wsd::Error& e) {
-  return {{"id", id}, {"error", e.what()}, {"exit_code", e.exit_code()}};
+  return {{"id", id}, {"error", e.what()}, {"exit_code", wsd::tools::exit_code(e)}};
 }
 
 // The conversations to answer: one --prompt, or a benchmark file in its own format.
@@ -146,7 +146,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {  // --help exits 0; any usage error exits kExitUsage
-    return app.exit(e) == 0 ? 0 : wsd::kExitUsage;
+    return app.exit(e) == 0 ? 0 : wsd::tools::kExitUsage;
   }
 
   try {
@@ -213,7 +213,7 @@ int main(int argc, char** argv) {
         nlohmann::json record = error_record(c.id, e);
         if (samples > 1) record["sample"] = sample;
         if (writer) writer->write(record);
-        if (failure == 0) failure = e.exit_code();
+        if (failure == 0) failure = wsd::tools::exit_code(e);
         if (!show) progress.add(0);
       }
     };
@@ -274,8 +274,8 @@ int main(int argc, char** argv) {
       write_judge_file(judge_format, output, log, items, samples, generator.empty() ? "wsd:" + model_names : generator);
     return failure;
   } catch (const CLI::Error& e) {
-    return app.exit(e) == 0 ? 0 : wsd::kExitUsage;
+    return app.exit(e) == 0 ? 0 : wsd::tools::kExitUsage;
   } catch (...) {
-    return wsd::report_error("wsd-generate");
+    return wsd::tools::report_error("wsd-generate");
   }
 }

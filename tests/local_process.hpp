@@ -16,7 +16,7 @@
 #include <string>
 #include <thread>
 #include <vector>
-#include <wsd/providers/http_client.hpp>
+#include <wsd/providers/http/http_client.hpp>
 
 extern char** environ;
 

@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <wsd/tools/exit_codes.hpp>
 #include <wsd/wsd.hpp>
 
 #include <cmath>
@@ -9,8 +10,8 @@ using nlohmann::json;
 
 TEST_CASE("the default configuration is the reference's", "[config]") {
   const wsd::Config c;
-  CHECK(c.threshold == 0.8);
-  CHECK(c.window == 6);
+  CHECK(c.switch_args["threshold"] == 0.8);
+  CHECK(c.switch_args["window"] == 6);
   CHECK(c.draft_max_tokens == 512);
   CHECK(c.max_tokens == 2048);
   CHECK(c.draft.greedy());
@@ -19,8 +20,8 @@ TEST_CASE("the default configuration is the reference's", "[config]") {
 
 TEST_CASE("a configuration survives a JSON round trip", "[config]") {
   wsd::Config c;
-  c.threshold = 0.65;
-  c.window = 4;
+  c.switch_args["threshold"] = 0.65;
+  c.switch_args["window"] = 4;
   c.chunk = 3;
   c.draft = {0.7, 0.9, 40, 1234};
   c.switch_rule = "fixed";
@@ -47,13 +48,13 @@ TEST_CASE("bad configuration values are rejected naming the field and the value"
   CHECK(error_of({{"treshold", 0.5}}) == "cfg.json: unknown field 'treshold'");
   CHECK(error_of({{"draft", {{"top_p", 0.0}}}}) == "cfg.json: draft.top_p = 0 is not in (0, 1]");
   CHECK(error_of({{"switch_rule", "sometimes"}}) ==
-        "cfg.json: switch_rule = \"sometimes\" is not one of window-mean, fixed, never, immediate");
+        "cfg.json: switch_rule = \"sometimes\" is not one of window-mean, fixed, never, immediate, window-min");
   CHECK(error_of(json::array()) == "cfg.json: expected a JSON object, got []");
 }
 
 TEST_CASE("a NaN threshold is rejected", "[config]") {
   wsd::Config c;
-  c.threshold = std::nan("");
+  c.switch_args["threshold"] = std::nan("");
   CHECK_THROWS_WITH(wsd::validate(c), Catch::Contains("threshold = nan is not in (0, 1]"));
 }
 
@@ -75,7 +76,7 @@ TEST_CASE("a result with its trace survives a JSON round trip", "[trace]") {
   r.strong_processed = 20;
   r.strong_generated = 1;
   r.timing = {0.5, 0.25, 0.01, 0.76};
-  r.config = wsd::to_json(wsd::Config{});
+  r.config = wsd::settings_from_json(wsd::to_json(wsd::Config{}), "test");
   const json j = wsd::to_json(r);
   CHECK(j["switch"]["index"] == 2);
   CHECK(j["switch"]["reason"] == "switch");
@@ -131,11 +132,11 @@ TEST_CASE("resuming ignores a record torn by a kill and the writer drops it", "[
 }
 
 TEST_CASE("each kind of error has its own exit code and keeps its type when named", "[errors]") {
-  CHECK(wsd::ConfigError("x").exit_code() == wsd::kExitUsage);
-  CHECK(wsd::InputError("x").exit_code() == wsd::kExitInput);
-  CHECK(wsd::ContextOverflowError("x").exit_code() == wsd::kExitInput);
-  CHECK(wsd::ModelError("x").exit_code() == wsd::kExitModel);
-  CHECK(wsd::ProviderError("x").exit_code() == wsd::kExitProvider);
+  CHECK(wsd::tools::exit_code(wsd::ConfigError("x")) == wsd::tools::kExitUsage);
+  CHECK(wsd::tools::exit_code(wsd::InputError("x")) == wsd::tools::kExitInput);
+  CHECK(wsd::tools::exit_code(wsd::ContextOverflowError("x")) == wsd::tools::kExitInput);
+  CHECK(wsd::tools::exit_code(wsd::ModelError("x")) == wsd::tools::kExitModel);
+  CHECK(wsd::tools::exit_code(wsd::ProviderError("x")) == wsd::tools::kExitProvider);
   try {
     std::rethrow_exception(wsd::ContextOverflowError("too long").with_prefix("conversation 'a': "));
   } catch (const wsd::ContextOverflowError& e) {
@@ -144,7 +145,7 @@ TEST_CASE("each kind of error has its own exit code and keeps its type when name
 }
 
 TEST_CASE("configuration text and files: bad JSON, a missing file and bad values name the source", "[config]") {
-  CHECK(wsd::config_from_text("{\"threshold\": 0.9}", "inline").threshold == 0.9);
+  CHECK(wsd::config_from_text("{\"threshold\": 0.9}", "inline").switch_args["threshold"] == 0.9);
   CHECK_THROWS_WITH(wsd::config_from_text("{\"threshold\": 0.9,", "cfg.json"), Catch::StartsWith("cfg.json: not valid JSON"));
   CHECK_THROWS_WITH(wsd::config_from_text("[1, 2]", "cfg.json"), Catch::StartsWith("cfg.json: expected a JSON object"));
   CHECK_THROWS_AS(wsd::read_config("no/such/config.json"), wsd::ConfigError);

@@ -34,8 +34,8 @@ wsd::Config long_answer() {
   wsd::Config cfg;
   cfg.draft_max_tokens = 40;
   cfg.max_tokens = 80;
-  cfg.threshold = 0.3;
-  cfg.window = 2;
+  cfg.switch_args["threshold"] = 0.3;
+  cfg.switch_args["window"] = 2;
   return cfg;
 }
 
@@ -96,7 +96,7 @@ TEST_CASE("a user's sampler on the weak side changes the draft, and the rule sti
 TEST_CASE("a draft sink that returns false cancels the decode: the result says so and nothing more is written",
           "[contract][cancel]") {
   wsd::Config cfg = long_answer();
-  cfg.threshold = 1.0;  // never switches: the whole draft is judged chunk by chunk
+  cfg.switch_args["threshold"] = 1.0;  // never switches: the whole draft is judged chunk by chunk
   cfg.chunk = 2;
   for (bool use_flow : {false, true}) {
     auto weak = weak_model(), strong = strong_model();
@@ -151,7 +151,7 @@ TEST_CASE("streaming sends kept draft tokens as they are judged, and draft + con
   for (std::uint64_t seed = 1; seed <= 60; ++seed) {
     wsd::Config cfg = long_answer();
     cfg.chunk = 1 + seed % 4;
-    cfg.threshold = 0.2 + 0.01 * static_cast<double>(seed);
+    cfg.switch_args["threshold"] = 0.2 + 0.01 * static_cast<double>(seed);
     cfg.strong_stop_strings.push_back("e t");  // a stop string with a space, that can straddle the switch
     auto weak = toy::ToyProvider(toy::Vocabulary::characters(), {seed, 4.0, 0.5, -3.0});
     auto strong = toy::ToyProvider(seed % 2 ? toy::Vocabulary::words() : toy::Vocabulary::characters(), {seed + 99, 4.0, 0.5, -3.0});
@@ -174,11 +174,11 @@ TEST_CASE("streaming sends kept draft tokens as they are judged, and draft + con
 TEST_CASE("make_decoder builds the rule the configuration names, with its parameters", "[contract][config]") {
   wsd::Config cfg = long_answer();
   cfg.switch_rule = "fixed";
-  cfg.fixed_length = 3;
+  cfg.switch_args["fixed_length"] = 3;
   auto weak = weak_model(), strong = strong_model();
   const auto r = wsd::make_decoder(weak, strong, cfg).decode_online(kTea);
   CHECK(r.accept_index == 2);
-  CHECK(r.config["switch_rule"] == "fixed");
+  CHECK(wsd::to_json(r.config)["switch_rule"] == "fixed");
   cfg.switch_rule = "immediate";
   CHECK(wsd::make_decoder(weak, strong, cfg).decode_offline(kTea).weak_tokens == 0);
   cfg.switch_rule = "no-such-rule";
@@ -189,20 +189,20 @@ TEST_CASE("make_decoder builds the rule the configuration names, with its parame
 TEST_CASE("a rule object's own parameters reach the trace, not the configuration's", "[contract][config]") {
   auto weak = weak_model(), strong = strong_model();
   const auto r = wsd::make_decoder(weak, strong, wsd::WindowMeanSwitch(0.1, 2), wsd::Config{}).decode_online(kTea);
-  CHECK(r.config["threshold"] == 0.1);
-  CHECK(r.config["window"] == 2);
-  CHECK(r.config["switch_rule"] == "window-mean");
+  CHECK(wsd::to_json(r.config)["threshold"] == 0.1);
+  CHECK(wsd::to_json(r.config)["window"] == 2);
+  CHECK(wsd::to_json(r.config)["switch_rule"] == "window-mean");
   CHECK(wsd::accept_index(wsd::WindowMeanSwitch(0.1, 2), r.probs) == r.accept_index);
 }
 
 TEST_CASE("the registry knows each rule by its name", "[contract][config]") {
   const auto names = wsd::switch_rule_names();
   CHECK(names.size() == std::tuple_size_v<wsd::SwitchRules>);
-  for (auto n : {"window-mean", "fixed", "never", "immediate"}) CHECK(wsd::is_switch_rule(n));
+  for (auto n : {"window-mean", "fixed", "never", "immediate", "window-min"}) CHECK(wsd::is_switch_rule(n));
   CHECK_FALSE(wsd::is_switch_rule("window_mean"));
   wsd::Config cfg;
   cfg.switch_rule = "never";
-  CHECK(wsd::AnySwitch(cfg).name() == "never");
+  CHECK(wsd::AnySwitch(cfg.switch_rule, cfg.switch_args).name() == "never");
   STATIC_REQUIRE(wsd::SwitchPolicy<wsd::AnySwitch>);
 }
 
@@ -212,8 +212,6 @@ struct VoidDrafter {  // draft() returns void: not a drafter the decoder can dri
   void draft(std::size_t) {}
   wsd::DraftView view() const { return {}; }
   wsd::DraftEnd end_reason() const { return wsd::DraftEnd::eos; }
-  std::size_t generated() const { return 0; }
-  double seconds() const { return 0; }
 };
 }  // namespace
 

@@ -1,7 +1,7 @@
 // The benchmarks' own files in and the judges' files out (benchmark_input.hpp, benchmark_output.hpp).
 #include <catch2/catch.hpp>
 #include <string>
-#include <wsd/benchmark_output.hpp>
+#include <wsd/io/benchmark_output.hpp>
 
 namespace {
 
@@ -113,7 +113,7 @@ TEST_CASE("MT-Bench's second turn: the first question, our answer to it, the sec
   CHECK(m[2] == wsd::Message{"user", "Take a moment to evaluate and critique your own response."});
   CHECK(wsd::answer_prefix(in.items[1].conversation).empty());
   CHECK_THROWS_WITH(wsd::read_benchmark(kData + "mt_bench.jsonl", {wsd::InputFormat::detect, 2, ""}),
-                    Catch::Contains("--turn 2 needs --previous"));
+                    Catch::Contains("turn = 2 needs previous"));
   CHECK_THROWS_WITH(
       wsd::read_benchmark(kData + "arena_hard.jsonl", {wsd::InputFormat::detect, 2, kData + "mt_bench.jsonl"}),
       Catch::Contains("only MT-Bench has a second turn"));
@@ -139,7 +139,7 @@ TEST_CASE("malformed benchmark files: an error naming the file, the line or inde
   CHECK_THAT(error_reading("bad/chat_prefix_without_question.jsonl"), Catch::Contains("must follow a user message"));
   CHECK_THAT(error_reading("nope.jsonl"), Catch::Contains("nope.jsonl: the prompts file does not exist"));
   CHECK_THROWS_WITH(wsd::input_format_from_string("csv"),
-                    Catch::Contains("--input-format = \"csv\" is not one of auto, wsd"));
+                    Catch::Contains("input_format = \"csv\" is not one of auto, wsd"));
 }
 
 TEST_CASE("each judges' format parses back with one entry per conversation and sample, in input order", "[formats]") {
@@ -178,5 +178,5 @@ TEST_CASE("each judges' format parses back with one entry per conversation and s
     CHECK(records[0]["question_id"] == 81);
     CHECK(records[0]["choices"][0]["turns"] == nlohmann::json::array({"Aloha from Hawaii!", "A blog."}));
   }
-  CHECK_THROWS_WITH(wsd::output_format_from_string("csv"), Catch::Contains("--output-format = \"csv\""));
+  CHECK_THROWS_WITH(wsd::output_format_from_string("csv"), Catch::Contains("output_format = \"csv\""));
 }

@@ -1,7 +1,7 @@
 // Model files the llama.cpp provider must refuse with a ModelError naming the file, without
 // needing the real models: a missing file, a folder, a file that is not GGUF, truncated GGUF.
 #include <catch2/catch.hpp>
-#include <wsd/providers/llama_cpp.hpp>
+#include <wsd/providers/llama/llama_cpp.hpp>
 
 #include <cstdint>
 #include <filesystem>

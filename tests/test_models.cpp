@@ -1,8 +1,8 @@
 // Tests with the real default models (ctest label "models"; `make test` fetches them first).
 #include <catch2/catch.hpp>
-#include <wsd/providers/default_models.hpp>
-#include <wsd/providers/llama_cpp.hpp>
-#include <wsd/providers/llama_parallel.hpp>
+#include <wsd/providers/llama/default_models.hpp>
+#include <wsd/providers/llama/llama_cpp.hpp>
+#include <wsd/providers/llama/llama_parallel.hpp>
 #include <wsd/wsd.hpp>
 
 #include <cmath>
@@ -31,7 +31,7 @@ wsd::Config test_config(bool shared) {
 
 void check_pair(wsd::LlamaProvider& weak, wsd::LlamaProvider& strong, bool shared) {
   const wsd::Config cfg = test_config(shared);
-  auto decoder = wsd::make_decoder(weak, strong, wsd::WindowMeanSwitch(cfg.threshold, cfg.window), cfg);
+  auto decoder = wsd::make_decoder(weak, strong, wsd::WindowMeanSwitch(cfg.switch_args["threshold"], static_cast<std::size_t>(cfg.switch_args["window"])), cfg);
   int switched = 0;
   for (const auto& c : prompt_set()) {
     INFO("conversation " << c.id);
@@ -45,7 +45,7 @@ void check_pair(wsd::LlamaProvider& weak, wsd::LlamaProvider& strong, bool share
     CHECK(std::equal(online.probs.begin(), online.probs.end(), offline.probs.begin()));
     // The trace obeys the rule: probabilities in (0, 1], the accept index is the first window at tau.
     for (double p : offline.probs) CHECK((p > 0.0 && p <= 1.0));
-    CHECK(wsd::accept_index(wsd::WindowMeanSwitch(cfg.threshold, cfg.window), offline.probs) == offline.accept_index);
+    CHECK(wsd::accept_index(wsd::WindowMeanSwitch(cfg.switch_args["threshold"], static_cast<std::size_t>(cfg.switch_args["window"])), offline.probs) == offline.accept_index);
     CHECK_FALSE(offline.text.empty());
     for (const auto& stop : cfg.strong_stop_strings) CHECK(offline.text.find(stop) == std::string::npos);
     switched += offline.reason == wsd::DraftEnd::switched;
@@ -251,7 +251,7 @@ TEST_CASE("online equals the reference's passes batched over the set, 4 conversa
 TEST_CASE("an answer prefix on the real models: continued, not drafted, online equals offline", "[models][prefix]") {
   wsd::LlamaProvider weak(weak_path(), {.context = 1024}), strong(strong_path(), {.context = 1024});
   const wsd::Config cfg = test_config(false);
-  auto decoder = wsd::make_decoder(weak, strong, wsd::WindowMeanSwitch(cfg.threshold, cfg.window), cfg);
+  auto decoder = wsd::make_decoder(weak, strong, wsd::WindowMeanSwitch(cfg.switch_args["threshold"], static_cast<std::size_t>(cfg.switch_args["window"])), cfg);
   const wsd::Conversation c{"prefix", {{"user", "How do I make a simple loaf of bread at home?"},
                                        {"assistant", "Here are the steps to make bread at home:\n\n1."}}};
   const auto offline = decoder.decode_offline(c);

@@ -5,8 +5,8 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
-#include <wsd/providers/default_models.hpp>
-#include <wsd/providers/llama_cpp.hpp>
+#include <wsd/providers/llama/default_models.hpp>
+#include <wsd/providers/llama/llama_cpp.hpp>
 #include <wsd/wsd.hpp>
 
 namespace {

@@ -19,8 +19,8 @@ Case random_case(std::uint64_t seed, bool sampling) {
   auto pick = [&](std::size_t lo, std::size_t hi) { return lo + rng() % (hi - lo + 1); };
   auto real = [&](double lo, double hi) { return lo + (hi - lo) * toy::unit(rng()); };
   Case c;
-  c.config.threshold = real(0.05, 0.95);
-  c.config.window = pick(1, 8);
+  c.config.switch_args["threshold"] = real(0.05, 0.95);
+  c.config.switch_args["window"] = pick(1, 8);
   c.config.chunk = pick(1, 12);
   c.config.draft_max_tokens = pick(0, 60);
   c.config.max_tokens = pick(1, 90);
@@ -55,7 +55,7 @@ Pair providers(const Case& c) {
 wsd::Result run(const Case& c, wsd::Mode mode) {
   Pair p = providers(c);
   const wsd::Config& cfg = c.config;
-  auto decoder = wsd::make_decoder(p.weak, p.strong, wsd::WindowMeanSwitch(cfg.threshold, cfg.window), cfg);
+  auto decoder = wsd::make_decoder(p.weak, p.strong, wsd::WindowMeanSwitch(cfg.switch_args["threshold"], static_cast<std::size_t>(cfg.switch_args["window"])), cfg);
   auto r = mode == wsd::Mode::online ? decoder.decode_online(c.conversation) : decoder.decode_offline(c.conversation);
   if (mode == wsd::Mode::online) {
     // The strong model's cache holds prompt + accepted draft + continuation (bar the last token).
@@ -101,7 +101,7 @@ TEST_CASE("online equals offline token for token under greedy decoding (240 rand
   int switched = 0, kept_all = 0, differing = 0;
   for (std::uint64_t seed = 1; seed <= 240; ++seed) {
     const Case c = random_case(seed, false);
-    INFO("seed " << seed << " tau=" << c.config.threshold << " w=" << c.config.window << " chunk=" << c.config.chunk
+    INFO("seed " << seed << " tau=" << c.config.switch_args["threshold"] << " w=" << c.config.switch_args["window"] << " chunk=" << c.config.chunk
                  << " draft_max=" << c.config.draft_max_tokens << " max=" << c.config.max_tokens
                  << " different vocabularies=" << c.different_vocabularies);
     const auto offline = run(c, wsd::Mode::offline);

@@ -23,8 +23,8 @@ Setup random_setup(std::mt19937_64& rng, bool sampling) {
   auto pick = [&](std::size_t lo, std::size_t hi) { return lo + rng() % (hi - lo + 1); };
   auto real = [&](double lo, double hi) { return lo + (hi - lo) * toy::unit(rng()); };
   Setup s;
-  s.config.threshold = real(0.05, 0.95);
-  s.config.window = pick(1, 6);
+  s.config.switch_args["threshold"] = real(0.05, 0.95);
+  s.config.switch_args["window"] = pick(1, 6);
   s.config.chunk = pick(1, 10);
   s.config.draft_max_tokens = pick(0, 40);
   s.config.max_tokens = pick(1, 60);

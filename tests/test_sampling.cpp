@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <wsd/numeric/views.hpp>
 #include <wsd/wsd.hpp>
 
 #include <algorithm>
@@ -77,7 +78,7 @@ TEST_CASE("NaN or infinite logits and out-of-range tokens are reported as provid
 TEST_CASE("a logits block is viewed as [rows x vocab] without a copy", "[probability]") {
   const std::vector<float> data{1, 2, 3, 4, 5, 6};
   const wsd::LogitsBlock block{data.data(), 2, 3};
-  auto v = block.view();
+  auto v = wsd::view(block);
   CHECK(v.shape()[0] == 2);
   CHECK(v.shape()[1] == 3);
   CHECK(v(1, 2) == 6.0f);

@@ -5,9 +5,9 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <wsd/providers/default_models.hpp>
-#include <wsd/providers/llama_cpp.hpp>
-#include <wsd/providers/openai_http.hpp>
+#include <wsd/providers/llama/default_models.hpp>
+#include <wsd/providers/llama/llama_cpp.hpp>
+#include <wsd/providers/http/openai_http.hpp>
 #include <wsd/wsd.hpp>
 
 #include "local_process.hpp"
@@ -82,7 +82,7 @@ TEST_CASE("the strong model on llama-cpp-python's server: the same switch and te
     for (std::size_t k = 0; k < n; ++k) max_diff = std::max(max_diff, std::abs(a.probs[k] - b.probs[k]));
     // A window mean within 0.02 of tau may fall on either side with other kernels.
     const bool near_tau = std::any_of(b.window_means.begin(), b.window_means.end(),
-                                      [&](double g) { return std::abs(g - cfg.threshold) < 0.02; });
+                                      [&](double g) { return std::abs(g - cfg.switch_args["threshold"]) < 0.02; });
     if (near_tau) continue;
     ++compared;
     CHECK(a.accept_index == b.accept_index);

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+#include <wsd/tools/exit_codes.hpp>
 #include <wsd/wsd.hpp>
 
 namespace wsd::tools {

@@ -2,7 +2,7 @@
 // The model flags: --weak and --strong (GGUF paths), or a named pair with --pair.
 #include <CLI/CLI.hpp>
 #include <string>
-#include <wsd/providers/default_models.hpp>
+#include <wsd/providers/llama/default_models.hpp>
 
 namespace wsd::tools {
 

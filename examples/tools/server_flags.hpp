@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
-#include <wsd/providers/openai_http.hpp>
+#include <wsd/providers/http/openai_http.hpp>
 
 namespace wsd::tools {
 

@@ -1,23 +1,11 @@
 #pragma once
-// wsd: Weak-to-Strong Decoding. Include this for the whole library (providers are separate).
-#include "wsd/compose.hpp"
-#include "wsd/concepts.hpp"
-#include "wsd/config.hpp"
-#include "wsd/conversation.hpp"
-#include "wsd/decoder.hpp"
-#include "wsd/drafter.hpp"
-#include "wsd/logits.hpp"
-#include "wsd/prompt_templates.hpp"
-#include "wsd/sampling.hpp"
-#include "wsd/scoring.hpp"
-#include "wsd/stop_strings.hpp"
-#include "wsd/stream.hpp"
-#include "wsd/strong_model.hpp"
-#include "wsd/switch_registry.hpp"
-#include "wsd/switch_rules.hpp"
-#include "wsd/text_bridge.hpp"
-#include "wsd/trace.hpp"
-#include "wsd/version.hpp"
-#include "wsd/batch_scheduler.hpp"
-#include "wsd/parallel.hpp"
-#include "wsd/io.hpp"
+// wsd: Weak-to-Strong Decoding. The core (wsd/core.hpp) and every layer above it that needs no
+// library beyond JSON and the numeric ones: configuration and traces as JSON, JSONL I/O, logits
+// processors over xtensor views, and many conversations in flight. Providers are separate.
+#include "wsd/core.hpp"
+#include "wsd/batch/batch_scheduler.hpp"
+#include "wsd/batch/parallel.hpp"
+#include "wsd/io/jsonl.hpp"
+#include "wsd/json/config.hpp"
+#include "wsd/json/result.hpp"
+#include "wsd/json/settings.hpp"

@@ -5,8 +5,8 @@
 #include <set>
 #include <sstream>
 #include <string>
-#include <wsd/io.hpp>
-#include <wsd/prompt_templates.hpp>
+#include <wsd/io/jsonl.hpp>
+#include <wsd/text/prompt_templates.hpp>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::istringstream in(std::string(reinterpret_cast<const char*>(data), size));

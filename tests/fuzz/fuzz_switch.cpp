@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <vector>
-#include <wsd/errors.hpp>
-#include <wsd/switch_rules.hpp>
+#include <wsd/core/errors.hpp>
+#include <wsd/rules/window_mean.hpp>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 2) return 0;
@@ -29,7 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const double p = ps[k];
       bool f;
       try {
-        f = rule.observe(p);
+        f = rule.observe(p).switch_here;
       } catch (const wsd::ProviderError&) {
         if (p >= 0.0 && p <= 1.0) std::abort();  // a valid probability was refused
         break;

@@ -1,0 +1,277 @@
+#pragma once
+// WeakToStrongDecoder: the weak drafter begins the answer, the strong model takes over at the
+// switch point. decode_online() is this library's form; decode_offline() is the reference's.
+#include <algorithm>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "wsd/core/concepts.hpp"
+#include "wsd/core/conversation.hpp"
+#include "wsd/core/limits.hpp"
+#include "wsd/core/result.hpp"
+#include "wsd/core/settings.hpp"
+#include "wsd/core/stream.hpp"
+#include "wsd/core/trace.hpp"
+
+namespace wsd {
+
+// The three policies composed at compile time, and the decoder's own limits.
+template <WeakDrafterPolicy Weak, StrongModelPolicy Strong, SwitchPolicy Switch>
+class WeakToStrongDecoder {
+ public:
+  WeakToStrongDecoder(Weak weak, Strong strong, Switch rule, Limits limits = {})
+      : weak_(std::move(weak)), strong_(std::move(strong)), rule_(std::move(rule)), limits_(limits) {
+    validate(limits_);
+  }
+  WeakToStrongDecoder(const WeakToStrongDecoder&) = delete;
+  WeakToStrongDecoder& operator=(const WeakToStrongDecoder&) = delete;
+  WeakToStrongDecoder(WeakToStrongDecoder&&) noexcept = default;
+
+  Result decode(const Conversation& c, const Stream& stream = {}) {
+    return limits_.mode == Mode::online ? decode_online(c, stream) : decode_offline(c, stream);
+  }
+
+  // Drafts a chunk, scores its settled strong tokens in one call, applies the rule as they arrive,
+  // stops drafting at the first switch and continues from the strong model's cache.
+  Result decode_online(const Conversation& c, const Stream& stream = {}) {
+    return naming(c, [&] { return online(c, stream); });
+  }
+
+  // The reference's three passes: the whole draft, its scores, then the strong model re-reads
+  // prompt + kept draft and writes the rest.
+  Result decode_offline(const Conversation& c, const Stream& stream = {}) {
+    return naming(c, [&] { return offline(c, stream); });
+  }
+
+  // The reference's passes one at a time, for a driver that runs each pass over a whole set of
+  // conversations before the next (wsd::decode_offline_batched, as the reference runs them in
+  // vLLM); any decoder of the same configuration may run any pass. decode_offline() is the three
+  // in a row. The conversation must outlive its OfflineWork.
+  class OfflineWork;
+  OfflineWork offline_draft(const Conversation& c, const Stream& stream = {}) {  // pass 1: the whole draft
+    return naming(c, [&] { return draft_pass(c, stream); });
+  }
+  void offline_score(OfflineWork& work) {  // pass 2: its scores and where the rule switches
+    naming(*work.conversation_, [&] { score_pass(work); });
+  }
+  Result offline_continue(OfflineWork& work, const Stream& stream = {}) {  // pass 3: re-read and continue
+    return naming(*work.conversation_, [&] { return continue_pass(work, stream); });
+  }
+
+  // The weak model alone writes the whole answer (up to max_tokens): the other baseline.
+  Result decode_weak_only(const Conversation& c, const Stream& stream = {}) {
+    return naming(c, [&] { return weak_only(c, stream); });
+  }
+
+  Weak& weak() { return weak_; }
+  Strong& strong() { return strong_; }
+  Switch& rule() { return rule_; }
+  const Limits& limits() const { return limits_; }
+
+  // What a trace records as its configuration: the limits, then what each part says of itself.
+  Settings settings(Mode mode) const {
+    Settings out{{"draft_max_tokens", std::uint64_t{limits_.draft_max_tokens}},
+                 {"max_tokens", std::uint64_t{limits_.max_tokens}},
+                 {"chunk", std::uint64_t{limits_.chunk}},
+                 {"mode", to_string(mode)}};
+    describe_part(rule_, out);
+    describe_part(weak_, out);
+    describe_part(strong_, out);
+    return out;
+  }
+
+ private:
+  // Errors name the conversation they happened in, once.
+  template <class F>
+  static decltype(auto) naming(const Conversation& c, F&& f) {
+    try {
+      return f();
+    } catch (const Error& e) {
+      const std::string prefix = "conversation '" + c.id + "'";
+      if (std::string_view(e.what()).starts_with(prefix)) throw;
+      std::rethrow_exception(e.with_prefix(prefix + ": "));
+    }
+  }
+
+  Result online(const Conversation& c, const Stream& stream) {
+    Trace trace(c, Mode::online, settings(Mode::online));
+    AnswerStream answer(stream, strong_.stops());
+    const StrongPrompt prompt = trace.strong([&] { return strong_.prompt(c); });
+    trace.strong([&] { strong_.start(); });
+    rule_.reset();
+    std::vector<Token> judged;  // drafted strong tokens the rule has seen, in order; all are kept
+    std::size_t held = 0;       // tokens the strong sequence holds (prompt + judged)
+    std::optional<Handoff> handoff;
+    if (rule_.skips_draft()) handoff = Handoff{DraftEnd::switched, 0};
+    else trace.weak([&] { weak_.start(c, limits_.draft_max_tokens); });
+    while (!handoff) {
+      if (answer.cancelled()) {
+        handoff = Handoff{DraftEnd::cancelled, judged.size()};
+        break;
+      }
+      trace.generated(trace.weak([&] { return weak_.draft(limits_.chunk); }));               // 1. draft a chunk
+      const DraftView draft = weak_.view();
+      const BridgedDraft bridged = trace.strong([&] { return strong_.bridge(prompt, draft); });  // 2. its strong tokens
+      if (const std::size_t same = unchanged_prefix(judged, bridged); same < judged.size())
+        rejudge(trace, judged, same);  // re-tokenizing changed judged tokens: judge again from there
+      const auto fresh = std::span<const Token>(bridged.tokens)
+                             .subspan(prompt.tokens.size() + judged.size(), bridged.stable - std::min(bridged.stable, judged.size()));
+      const std::vector<Token> context = with_prompt(prompt, judged);
+      const auto probs = trace.strong([&] { return strong_.probabilities(context, fresh); });  // 3. score the settled ones
+      if (!fresh.empty()) trace.read(held, context.size(), fresh.size());
+      for (std::size_t i = 0; i < probs.size() && !handoff; ++i) {
+        judged.push_back(fresh[i]);
+        const Judgement verdict = rule_.observe(probs[i]);  // 4. the rule judges p_k
+        trace.judged(probs[i], verdict);
+        if (verdict.switch_here) handoff = Handoff{DraftEnd::switched, judged.size()};
+      }
+      if (stream.draft) answer.draft(trace.strong([&] { return strong_.detokenize(judged); }));  // judged tokens are final
+      if (!handoff && draft.ended) handoff = Handoff{weak_.end_reason(), judged.size()};
+    }
+    const auto kept = std::span<const Token>(judged).first(handoff->kept);  // 5. stop at the switch
+    if (!rule_.skips_draft()) trace.drafted(weak_.view().text);
+    trace.keep_draft(*handoff, kept, trace.strong([&] { return strong_.detokenize(kept); }));
+    answer.draft(trace.accepted_text());
+    const std::vector<Token> context = with_prompt(prompt, kept);
+    trace.read(held, context.size(), 0);
+    const Continuation continuation = trace.strong_writes(answer, [&] {  // 6. the strong model continues
+      return strong_.continue_writing(context, budget(kept.size()), answer);
+    });
+    return trace.finish(continuation, strong_.stops());
+  }
+
+  // Forgets the judged tokens from `keep` on and replays the rule over the ones before.
+  void rejudge(Trace& trace, std::vector<Token>& judged, std::size_t keep) {
+    judged.resize(keep);
+    const std::vector<double> probs = trace.forget_judged();
+    rule_.reset();
+    for (std::size_t k = 0; k < keep; ++k) trace.judged(probs[k], rule_.observe(probs[k]));
+  }
+
+  Result offline(const Conversation& c, const Stream& stream) {
+    OfflineWork work = draft_pass(c, stream);
+    score_pass(work);
+    return continue_pass(work, stream);
+  }
+
+  OfflineWork draft_pass(const Conversation& c, const Stream& stream) {
+    OfflineWork work(c, Trace(c, Mode::offline, settings(Mode::offline)));
+    Trace& trace = work.trace_;
+    if (!rule_.skips_draft()) {
+      trace.weak([&] { weak_.start(c, limits_.draft_max_tokens); });
+      while (!stream.cancel.stop_requested() && !weak_.view().ended)
+        trace.generated(trace.weak([&] { return weak_.draft(limits_.draft_max_tokens); }));
+      const DraftView view = weak_.view();
+      work.draft_text_.assign(view.text);
+      work.draft_tokens_.assign(view.tokens.begin(), view.tokens.end());
+      work.weak_end_ = weak_.end_reason();
+      trace.drafted(view.text);
+    }
+    trace.leave();
+    return work;
+  }
+
+  void score_pass(OfflineWork& work) {
+    Trace& trace = work.trace_;
+    trace.enter();
+    work.prompt_ = trace.strong([&] { return strong_.prompt(*work.conversation_); });
+    if (!rule_.skips_draft()) {
+      const DraftView view{work.draft_text_, work.draft_tokens_, work.draft_text_.size(), work.draft_tokens_.size(), true};
+      const BridgedDraft bridged = trace.strong([&] { return strong_.bridge(work.prompt_, view); });
+      work.drafted_.assign(bridged.tokens.begin() + static_cast<std::ptrdiff_t>(bridged.prompt_tokens), bridged.tokens.end());
+      const auto probs = trace.strong([&] {
+        strong_.start();
+        return strong_.probabilities(work.prompt_.tokens, work.drafted_);
+      });
+      std::size_t held = 0;
+      if (!work.drafted_.empty()) trace.read(held, work.prompt_.tokens.size(), work.drafted_.size());
+      rule_.reset();
+      std::optional<std::size_t> first_switch;
+      for (std::size_t k = 0; k < probs.size(); ++k) {
+        const Judgement verdict = rule_.observe(probs[k]);
+        trace.judged(probs[k], verdict);
+        if (verdict.switch_here && !first_switch) first_switch = k + 1;
+      }
+      work.handoff_ = first_switch ? Handoff{DraftEnd::switched, *first_switch} : Handoff{work.weak_end_, work.drafted_.size()};
+    }
+    trace.leave();
+  }
+
+  Result continue_pass(OfflineWork& work, const Stream& stream) {
+    Trace& trace = work.trace_;
+    trace.enter();
+    AnswerStream answer(stream, strong_.stops());
+    if (answer.cancelled() && !rule_.skips_draft()) work.handoff_ = Handoff{DraftEnd::cancelled, 0};
+    trace.strong([&] { strong_.start(); });  // pass 3 reads prompt + kept draft from scratch
+    const auto kept = std::span<const Token>(work.drafted_).first(work.handoff_.kept);
+    trace.keep_draft(work.handoff_, work.drafted_, trace.strong([&] { return strong_.detokenize(kept); }));
+    answer.draft(trace.accepted_text());
+    const std::vector<Token> context = with_prompt(work.prompt_, kept);
+    std::size_t held = 0;
+    trace.read(held, context.size(), 0);
+    const Continuation continuation = trace.strong_writes(answer, [&] {
+      return strong_.continue_writing(context, budget(kept.size()), answer);
+    });
+    return trace.finish(continuation, strong_.stops());
+  }
+
+  Result weak_only(const Conversation& c, const Stream& stream) {
+    Trace trace(c, Mode::online, settings(Mode::online));
+    const StopStrings none;  // the drafter cuts its own stop strings
+    AnswerStream answer(stream, none);
+    trace.weak([&] { weak_.start(c, limits_.max_tokens); });
+    while (!answer.cancelled() && !weak_.view().ended) {
+      trace.generated(trace.weak([&] { return weak_.draft(limits_.chunk); }));
+      const DraftView draft = weak_.view();
+      answer.draft(draft.text.substr(0, draft.settled_bytes));
+    }
+    answer.draft(weak_.view().text);
+    answer.finish();
+    return trace.finish_weak_only(answer.cancelled() ? DraftEnd::cancelled : weak_.end_reason(), weak_.view().text);
+  }
+
+  // How many judged tokens the new bridge still gives at the same positions.
+  static std::size_t unchanged_prefix(const std::vector<Token>& judged, const BridgedDraft& b) {
+    std::size_t same = 0;
+    while (same < judged.size() && same < b.drafted() && b.tokens[b.prompt_tokens + same] == judged[same]) ++same;
+    return same;
+  }
+
+  static std::vector<Token> with_prompt(const StrongPrompt& prompt, std::span<const Token> drafted) {
+    std::vector<Token> out(prompt.tokens);
+    out.insert(out.end(), drafted.begin(), drafted.end());
+    return out;
+  }
+
+  std::size_t budget(std::size_t kept) const { return limits_.max_tokens > kept ? limits_.max_tokens - kept : 0; }
+
+ public:
+  // What the reference's first passes leave for the next (see offline_draft).
+  class OfflineWork {
+   public:
+    const Conversation& conversation() const { return *conversation_; }
+
+   private:
+    friend class WeakToStrongDecoder;
+    OfflineWork(const Conversation& c, Trace trace) : conversation_(&c), trace_(std::move(trace)) {}
+    const Conversation* conversation_;
+    Trace trace_;
+    std::string draft_text_;
+    std::vector<Token> draft_tokens_;
+    DraftEnd weak_end_ = DraftEnd::length;
+    StrongPrompt prompt_;
+    std::vector<Token> drafted_;
+    Handoff handoff_{DraftEnd::switched, 0};
+  };
+
+ private:
+  Weak weak_;
+  Strong strong_;
+  Switch rule_;
+  Limits limits_;
+};
+
+}  // namespace wsd

@@ -1,0 +1,55 @@
+#pragma once
+// A llama.cpp drafter in this process and the strong model on a server: n conversations in flight,
+// the drafter's calls batched by a BatchScheduler, the server's calls sent from each conversation's
+// thread while the batches go on without it (the server batches them its own way).
+#include <cstddef>
+#include <deque>
+#include <memory>
+
+#include "wsd/batch/batch_scheduler.hpp"
+#include "wsd/compose/make_decoder.hpp"
+#include "wsd/providers/llama/llama_cpp.hpp"
+#include "wsd/providers/http/openai_http.hpp"
+
+namespace wsd {
+
+class LlamaHttpPair {
+ public:
+  // `sampling`: the strong model's (the server samples); config.continuation in the tools.
+  LlamaHttpPair(std::shared_ptr<const LlamaModel> weak, std::shared_ptr<const OpenAIServer> strong, std::size_t n,
+                SamplingParams sampling)
+      : scheduler_(n > 1 ? std::make_unique<BatchScheduler>() : nullptr),
+        weak_context_(std::make_shared<LlamaContext>(std::move(weak), n, scheduler_.get())),
+        server_(std::move(strong)) {
+    for (std::size_t i = 0; i < n; ++i) {
+      weak_.emplace_back(weak_context_, i);
+      strong_.emplace_back(server_, sampling, scheduler_.get());
+    }
+  }
+  LlamaHttpPair(const LlamaHttpPair&) = delete;
+  LlamaHttpPair& operator=(const LlamaHttpPair&) = delete;
+
+  std::size_t size() const { return weak_.size(); }
+  LlamaSequence& weak(std::size_t i) { return weak_.at(i); }
+  OpenAISequence& strong(std::size_t i) { return strong_.at(i); }
+  BatchScheduler* scheduler() { return scheduler_.get(); }
+  const OpenAIServer& server() const { return *server_; }
+  // The server's sampling for the next answers (e.g. another sample's seed).
+  void set_sampling(const SamplingParams& sampling) {
+    for (auto& s : strong_) s.set_sampling(sampling);
+  }
+
+  template <class... Args>
+  auto decoders(const Args&... args) {
+    return make_decoders(*this, args...);
+  }
+
+ private:
+  std::unique_ptr<BatchScheduler> scheduler_;  // outlives the context that reports to it
+  std::shared_ptr<LlamaContext> weak_context_;
+  std::shared_ptr<const OpenAIServer> server_;
+  std::deque<LlamaSequence> weak_;
+  std::deque<OpenAISequence> strong_;
+};
+
+}  // namespace wsd

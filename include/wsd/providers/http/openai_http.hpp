@@ -1,0 +1,421 @@
+#pragma once
+// The strong model on a serving engine (vLLM, SGLang, llama-cpp-python's server), reached through
+// the OpenAI-compatible completions API these engines share. OpenAIServer is the connection (one
+// per server, shared by every conversation in flight, thread-safe); OpenAISequence is one
+// conversation's ScoringSequence over it:
+//   score:  POST /completions {echo, logprobs: 1, max_tokens: 1, temperature: 0}: the log p of
+//           each echoed prompt token (the engines' prompt scoring);
+//   write:  POST /completions {stream: true, max_tokens, sampling}: the answer as server-sent events;
+//   tokens: POST /tokenize, /detokenize (vLLM) or /extras/tokenize, /extras/detokenize (llama-cpp-python).
+// llama-cpp-python takes text prompts only: the text of the tokens to score is checked to tokenize
+// back to exactly those tokens before it is sent. vLLM takes the token ids themselves.
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <deque>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "wsd/batch/batch_scheduler.hpp"
+#include "wsd/core/concepts.hpp"
+#include "wsd/core/errors.hpp"
+#include "wsd/providers/http/http_client.hpp"
+#include "wsd/sampling/sampler.hpp"
+#include "wsd/core/types.hpp"
+
+namespace wsd {
+
+struct OpenAIOptions {
+  std::string url;    // the API's base URL, ending in /v1 (e.g. http://127.0.0.1:8089/v1)
+  std::string model;  // the served model's name; empty: the first one /models lists
+  HttpOptions http;
+};
+
+class OpenAIServer {
+ public:
+  // Which tokenizer endpoints the server has (the completions API is the same).
+  enum class Kind { vllm, llama_cpp_python };
+
+  // Connects, checks that the model is served, finds the tokenizer endpoints and the BOS token,
+  // and checks that echoed log-probabilities belong to their tokens (see check_scoring()).
+  explicit OpenAIServer(OpenAIOptions options)
+      : options_(std::move(options)), api_(options_.url, options_.http), root_(root_of(options_.url), options_.http) {
+    if (!api_.base_url().ends_with("/v1"))
+      throw ConfigError("strong model URL " + options_.url + ": expected the API's base URL, ending in /v1");
+    pick_model();
+    find_tokenizer();
+    check_scoring();
+  }
+  OpenAIServer(const OpenAIServer&) = delete;
+  OpenAIServer& operator=(const OpenAIServer&) = delete;
+
+  const std::string& url() const { return api_.base_url(); }
+  const std::string& model() const { return model_; }
+  Kind kind() const { return kind_; }
+  // HTTP requests sent to this server so far (all conversations, retries included).
+  std::size_t requests() const { return api_.requests() + root_.requests(); }
+
+  // Vocabulary. The server does not publish its vocabulary's size: ids are whatever it returns.
+  std::size_t vocab_size() const { return static_cast<std::size_t>(std::numeric_limits<Token>::max()); }
+  const SpecialTokens& special_tokens() const { return special_; }  // BOS; the server stops at EOS itself
+
+  // The server's tokens of text, special-token text parsed, no BOS added.
+  std::vector<Token> tokenize(std::string_view text) const {
+    std::vector<Token> tokens = server_tokenize(text);
+    remember(tokens, std::string(text));
+    return tokens;
+  }
+
+  // A token's text (cached): the server's detokenization of it alone.
+  std::string token_text(Token t) const {
+    {
+      std::lock_guard lock(mutex_);
+      if (auto it = texts_.find(t); it != texts_.end()) return it->second;
+    }
+    std::string text = server_detokenize(std::span<const Token>(&t, 1));
+    std::lock_guard lock(mutex_);
+    return texts_.emplace(t, std::move(text)).first->second;
+  }
+
+  std::string detokenize(std::span<const Token> tokens) const {
+    if (tokens.size() == 1) return token_text(tokens[0]);
+    return tokens.empty() ? std::string() : server_detokenize(tokens);
+  }
+
+  // log P(tokens[i] | tokens[..i]) for the last `targets` tokens, from one echoed completion.
+  std::vector<double> score(std::span<const Token> tokens, std::size_t targets) const {
+    if (targets == 0) return {};
+    const std::size_t leading = tokens.size() - targets;
+    if (leading == 0 || (leading == 1 && special_.bos && tokens[0] == *special_.bos))
+      throw ProviderError(url() + ": the first token of a text has no log-probability to judge");
+    nlohmann::json body = completion_body(tokens, 1);
+    body["echo"] = true;
+    body["logprobs"] = 1;
+    body["temperature"] = 0.0;
+    const nlohmann::json out = api_.post_json("/completions", body);
+    const nlohmann::json& logprobs = field(out, "/choices/0/logprobs/token_logprobs", "/completions (echo)");
+    const std::size_t written = usage(out, "completion_tokens");
+    const std::size_t prompt = usage(out, "prompt_tokens");
+    if (prompt != tokens.size())
+      throw ProviderError(url() + "/completions: the server read " + std::to_string(prompt) + " prompt tokens, " +
+                          std::to_string(tokens.size()) + " were sent");
+    if (!logprobs.is_array() || logprobs.size() < written || logprobs.size() - written < targets)
+      throw ProviderError(url() + "/completions: " + std::to_string(logprobs.size()) +
+                          " echoed log-probabilities for " + std::to_string(tokens.size()) + " prompt tokens");
+    const std::size_t end = logprobs.size() - written;  // the echoed prompt's share (BOS may be left out)
+    std::vector<double> out_p;
+    out_p.reserve(targets);
+    for (std::size_t i = end - targets; i < end; ++i) {
+      if (!logprobs[i].is_number())
+        throw ProviderError(url() + "/completions: no log-probability for echoed token " + std::to_string(i) +
+                            " (got " + logprobs[i].dump() + ")");
+      out_p.push_back(logprobs[i].get<double>());
+    }
+    return out_p;
+  }
+
+  // Streams what the server writes after the context (up to max_tokens), piece by piece;
+  // on_piece returning false hangs up, which stops the server.
+  WriteEnd write_text(std::span<const Token> context, std::size_t max_tokens, const SamplingParams& sampling,
+                      const PieceCallback& on_piece) const {
+    if (max_tokens == 0) return WriteEnd::length;
+    nlohmann::json body = completion_body(context, max_tokens);
+    body["stream"] = true;
+    body["temperature"] = sampling.temperature;
+    if (sampling.temperature > 0.0) {
+      body["top_p"] = sampling.top_p;
+      if (sampling.top_k > 0) body["top_k"] = sampling.top_k;
+      body["seed"] = sampling.seed;
+    }
+    std::string finish;
+    bool stopped = false;
+    api_.post_stream("/completions", body, [&](const nlohmann::json& event) {
+      const nlohmann::json& choice = field(event, "/choices/0", "/completions (stream)");
+      const nlohmann::json& text = field(choice, "/text", "/completions (stream)");
+      if (!text.is_string()) throw ProviderError(url() + "/completions (stream): \"text\" is " + text.dump());
+      if (!text.get_ref<const std::string&>().empty() && !on_piece(text.get_ref<const std::string&>())) {
+        stopped = true;
+        return false;
+      }
+      if (choice.contains("finish_reason") && choice["finish_reason"].is_string()) finish = choice["finish_reason"];
+      return true;
+    });
+    if (stopped) return WriteEnd::callback;
+    if (finish == "length") return WriteEnd::length;
+    if (finish == "stop") return WriteEnd::eos;  // no stop strings are sent: the end of generation
+    throw ProviderError(url() + "/completions: the stream ended without a finish_reason" +
+                        (finish.empty() ? std::string(" (llama-cpp-python's server ends a stream when another request "
+                                                      "comes, unless started with --interrupt_requests false)")
+                                        : " it knows (got \"" + finish + "\")"));
+  }
+
+ private:
+  static std::string root_of(std::string url) {
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    if (url.ends_with("/v1")) url.resize(url.size() - 3);
+    return url;
+  }
+
+  // The JSON value at `pointer`, or an error naming the endpoint (`what`, on the API's base URL or
+  // on the server's root) and the missing field.
+  const nlohmann::json& field(const nlohmann::json& j, const char* pointer, const char* what,
+                              const HttpClient* at = nullptr) const {
+    const nlohmann::json::json_pointer p(pointer);
+    if (!j.is_object() || !j.contains(p))
+      throw ProviderError((at ? *at : api_).url(what) + ": the answer has no " + pointer + " (got " + j.dump().substr(0, 200) + ")" +
+                          (std::string_view(pointer).find("logprobs") != std::string_view::npos
+                               ? "; the server does not return log-probabilities (llama-cpp-python: start it with "
+                                 "--logits_all true, its default)"
+                               : ""));
+    return j.at(p);
+  }
+
+  std::size_t usage(const nlohmann::json& out, const char* name) const {
+    const std::string pointer = std::string("/usage/") + name;
+    const nlohmann::json& v = field(out, pointer.c_str(), "/completions");
+    if (!v.is_number_unsigned()) throw ProviderError(url() + "/completions: usage." + name + " is " + v.dump());
+    return v.get<std::size_t>();
+  }
+
+  // The request for a completion after `tokens`: ids for vLLM, their checked text otherwise.
+  nlohmann::json completion_body(std::span<const Token> tokens, std::size_t max_tokens) const {
+    nlohmann::json body = {{"model", model_},           {"max_tokens", max_tokens}, {"repeat_penalty", 1.0},
+                           {"repetition_penalty", 1.0}, {"frequency_penalty", 0.0}, {"presence_penalty", 0.0}};
+    if (kind_ == Kind::vllm)
+      body["prompt"] = std::vector<Token>(tokens.begin(), tokens.end());
+    else
+      body["prompt"] = text_of(tokens);
+    return body;
+  }
+
+  // The text the server tokenizes into exactly these tokens (BOS first when the model adds one).
+  std::string text_of(std::span<const Token> tokens) const {
+    std::span<const Token> rest = tokens;
+    if (special_.bos && !rest.empty() && rest[0] == *special_.bos)
+      rest = rest.subspan(1);
+    else if (special_.bos)
+      throw ProviderError(url() + ": the server adds BOS to every prompt; these tokens do not start with it");
+    if (auto known = recalled(rest)) return *known;
+    std::string text = server_detokenize(rest);
+    const std::vector<Token> back = server_tokenize(text);
+    if (!std::equal(back.begin(), back.end(), rest.begin(), rest.end())) {
+      std::size_t i = 0;
+      while (i < back.size() && i < rest.size() && back[i] == rest[i]) ++i;
+      throw ProviderError(url() + ": the server tokenizes the text of the " + std::to_string(rest.size()) +
+                          " tokens to judge into " + std::to_string(back.size()) + " tokens (they differ from token " +
+                          std::to_string(i) +
+                          "); this server takes text prompts only, so they cannot be scored as they are");
+    }
+    remember(rest, text);
+    return text;
+  }
+
+  std::vector<Token> server_tokenize(std::string_view text) const {
+    nlohmann::json out;
+    const char* what;
+    if (kind_ == Kind::vllm) {
+      what = "/tokenize";
+      out = root_.post_json(what, {{"model", model_}, {"prompt", text}, {"add_special_tokens", false}});
+    } else {
+      what = "/extras/tokenize";
+      out = root_.post_json(what, {{"input", text}});
+    }
+    const nlohmann::json& tokens = field(out, "/tokens", what, &root_);
+    std::vector<Token> ids;
+    try {
+      ids = tokens.get<std::vector<Token>>();
+    } catch (const nlohmann::json::exception&) {
+      throw ProviderError(root_.url(what) + ": \"tokens\" is not a list of token ids");
+    }
+    // llama-cpp-python's endpoint always adds the BOS the model adds; the contract adds none.
+    if (kind_ == Kind::llama_cpp_python && special_.bos && !ids.empty() && ids[0] == *special_.bos)
+      ids.erase(ids.begin());
+    return ids;
+  }
+
+  std::string server_detokenize(std::span<const Token> tokens) const {
+    const std::vector<Token> ids(tokens.begin(), tokens.end());
+    if (kind_ == Kind::vllm)
+      return field(root_.post_json("/detokenize", {{"model", model_}, {"tokens", ids}}), "/prompt", "/detokenize", &root_)
+          .get<std::string>();
+    return field(root_.post_json("/extras/detokenize", {{"tokens", ids}}), "/text", "/extras/detokenize", &root_)
+        .get<std::string>();
+  }
+
+  // Recently tokenized texts: the text of a token list the server itself made is known exactly.
+  void remember(std::span<const Token> tokens, std::string text) const {
+    std::lock_guard lock(mutex_);
+    recent_.emplace_back(std::vector<Token>(tokens.begin(), tokens.end()), std::move(text));
+    if (recent_.size() > 256) recent_.pop_front();
+  }
+  std::optional<std::string> recalled(std::span<const Token> tokens) const {
+    std::lock_guard lock(mutex_);
+    for (auto it = recent_.rbegin(); it != recent_.rend(); ++it)
+      if (std::equal(it->first.begin(), it->first.end(), tokens.begin(), tokens.end())) return it->second;
+    return std::nullopt;
+  }
+
+  void pick_model() {
+    const nlohmann::json models = api_.get_json("/models");
+    const nlohmann::json& data = field(models, "/data", "/models");
+    std::vector<std::string> ids;
+    if (data.is_array())
+      for (const auto& m : data)
+        if (m.is_object() && m.contains("id") && m["id"].is_string()) ids.push_back(m["id"]);
+    if (ids.empty()) throw ProviderError(url() + "/models: the server lists no models");
+    if (options_.model.empty()) {
+      model_ = ids.front();
+      return;
+    }
+    if (std::find(ids.begin(), ids.end(), options_.model) == ids.end()) {
+      std::string list;
+      for (const auto& id : ids) list += (list.empty() ? "\"" : ", \"") + id + "\"";
+      throw ProviderError(url() + "/models: the server does not serve model \"" + options_.model + "\" (it serves " +
+                          list + ")");
+    }
+    model_ = options_.model;
+  }
+
+  // vLLM has /tokenize, llama-cpp-python /extras/tokenize; the empty text's tokens give the BOS.
+  void find_tokenizer() {
+    const char* path = "/tokenize";
+    auto answer = root_.post(path, {{"model", model_}, {"prompt", ""}, {"add_special_tokens", true}});
+    kind_ = Kind::vllm;
+    if (answer.status != 200) {
+      const long vllm_status = answer.status;
+      path = "/extras/tokenize";
+      answer = root_.post(path, {{"input", ""}});
+      if (answer.status != 200)
+        throw ProviderError(url() + ": the server has neither /tokenize (vLLM: HTTP " + std::to_string(vllm_status) +
+                            ") nor /extras/tokenize (llama-cpp-python: HTTP " + std::to_string(answer.status) +
+                            "); wsd needs the server's tokenizer");
+      kind_ = Kind::llama_cpp_python;
+    }
+    const nlohmann::json out = root_.json_of("POST", path, answer);
+    const auto& tokens = field(out, "/tokens", path, &root_);
+    if (tokens.is_array() && !tokens.empty() && tokens[0].is_number_integer()) special_.bos = tokens[0].get<Token>();
+  }
+
+  // llama-cpp-python pairs each echoed token with the row after it for models without a BOS token
+  // (its issue #1983), which would judge shifted probabilities. Greedily written tokens must be the
+  // top-1 of their position when the same text is scored with echo; a server that fails is refused.
+  void check_scoring() const {
+    const std::string prompt = "The capital of France is Paris. The capital of Italy is";
+    const nlohmann::json written = api_.post_json("/completions", {{"model", model_},
+                                                                   {"prompt", prompt},
+                                                                   {"max_tokens", 4},
+                                                                   {"temperature", 0.0},
+                                                                   {"repeat_penalty", 1.0},
+                                                                   {"repetition_penalty", 1.0}});
+    const std::string text = field(written, "/choices/0/text", "/completions").get<std::string>();
+    const nlohmann::json scored = api_.post_json("/completions", {{"model", model_},
+                                                                  {"prompt", prompt + text},
+                                                                  {"max_tokens", 1},
+                                                                  {"temperature", 0.0},
+                                                                  {"echo", true},
+                                                                  {"logprobs", 1},
+                                                                  {"repeat_penalty", 1.0},
+                                                                  {"repetition_penalty", 1.0}});
+    const auto& lp = field(scored, "/choices/0/logprobs", "/completions (echo)");
+    const auto& p = field(lp, "/token_logprobs", "/completions (echo)");
+    const auto& top = field(lp, "/top_logprobs", "/completions (echo)");
+    const auto& offsets = field(lp, "/text_offset", "/completions (echo)");
+    std::size_t checked = 0, top1 = 0;
+    for (std::size_t i = 0; i < p.size() && i < top.size() && i < offsets.size(); ++i) {
+      if (!offsets[i].is_number() || offsets[i].get<std::size_t>() < prompt.size()) continue;
+      if (offsets[i].get<std::size_t>() >= prompt.size() + text.size()) break;  // the newly written token
+      if (!p[i].is_number() || !top[i].is_object() || top[i].empty()) continue;
+      double best = -std::numeric_limits<double>::infinity();
+      for (const auto& [k, v] : top[i].items())
+        if (v.is_number()) best = std::max(best, v.get<double>());
+      ++checked;
+      if (p[i].get<double>() >= best - 1e-3) ++top1;
+    }
+    if (checked >= 2 && top1 * 2 < checked)
+      throw ProviderError(url() + ": the server's echoed log-probabilities do not belong to their tokens (" +
+                          std::to_string(checked - top1) + " of " + std::to_string(checked) +
+                          " greedily written tokens are not the top-1 of their position when scored); llama-cpp-python "
+                          "does this for models without a BOS token (its issue #1983): wsd will not judge shifted "
+                          "probabilities. Serve the model with vLLM, or a model with a BOS token");
+  }
+
+  OpenAIOptions options_;
+  HttpClient api_, root_;
+  std::string model_;
+  Kind kind_ = Kind::llama_cpp_python;
+  SpecialTokens special_;
+  mutable std::mutex mutex_;
+  mutable std::unordered_map<Token, std::string> texts_;  // token -> its text
+  mutable std::deque<std::pair<std::vector<Token>, std::string>> recent_;
+};
+
+// One conversation's strong model on a server: the scoring contract (ScoringSequence). Stateless
+// on this side (the server keeps or drops its own cache); while a call is out, a batch of the
+// local model's calls (the drafter's, with a BatchScheduler) does not wait for this thread.
+class OpenAISequence {
+ public:
+  explicit OpenAISequence(std::shared_ptr<const OpenAIServer> server, SamplingParams sampling = {},
+                          BatchScheduler* scheduler = nullptr)
+      : server_(std::move(server)), sampling_(sampling), scheduler_(scheduler) {}
+
+  std::size_t vocab_size() const { return server_->vocab_size(); }
+  const SpecialTokens& special_tokens() const { return server_->special_tokens(); }
+  std::vector<Token> tokenize(std::string_view text) const {
+    const BatchScheduler::Away away(scheduler_);
+    return server_->tokenize(text);
+  }
+  std::string token_text(Token t) const {
+    const BatchScheduler::Away away(scheduler_);
+    return server_->token_text(t);
+  }
+  std::string detokenize(std::span<const Token> tokens) const {
+    const BatchScheduler::Away away(scheduler_);
+    return server_->detokenize(tokens);
+  }
+
+  std::vector<double> score(std::span<const Token> context, std::span<const Token> targets) {
+    std::vector<Token> all(context.begin(), context.end());
+    all.insert(all.end(), targets.begin(), targets.end());
+    const BatchScheduler::Away away(scheduler_);
+    return server_->score(all, targets.size());
+  }
+
+  // The server's stream as it comes (what StrongModel uses: see TextWriter).
+  WriteEnd write_text(std::span<const Token> context, std::size_t max_tokens, const PieceCallback& on_piece) {
+    const BatchScheduler::Away away(scheduler_);  // the callback may call back into this sequence
+    return server_->write_text(context, max_tokens, sampling_, on_piece);
+  }
+
+  // The contract's form: the tokens of the whole text once the stream has ended (the server's
+  // stream carries text; asking for the tokens of each piece while it runs would interrupt it).
+  WriteEnd write(std::span<const Token> context, std::size_t max_tokens, const TokenCallback& on_token) {
+    std::string text;
+    const WriteEnd end = write_text(context, max_tokens, [&](std::string_view piece) {
+      text += piece;
+      return true;
+    });
+    for (Token t : tokenize(text))
+      if (!on_token(t)) return WriteEnd::callback;
+    return end;
+  }
+
+  void reset() {}
+  const OpenAIServer& server() const { return *server_; }
+  void set_sampling(const SamplingParams& sampling) { sampling_ = sampling; }
+
+ private:
+  std::shared_ptr<const OpenAIServer> server_;
+  SamplingParams sampling_;
+  BatchScheduler* scheduler_;
+};
+
+}  // namespace wsd

@@ -1,0 +1,57 @@
+#pragma once
+// Two llama.cpp models with n sequences each, their calls merged by one BatchScheduler: what n
+// conversations in flight need. decoders(config) makes one decoder per worker for
+// wsd::decode_parallel / wsd::decode_offline_batched.
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "wsd/batch/batch_scheduler.hpp"
+#include "wsd/compose/make_decoder.hpp"
+#include "wsd/providers/llama/llama_cpp.hpp"
+
+namespace wsd {
+
+// Conversations in flight by default. On a 2-core CPU batching gains nothing measurable (wsd-bench's
+// throughput section: llama.cpp's CPU kernels there are compute-bound and reuse a weight row only
+// across 4 or 6 output rows), so one at a time; with more cores, 4.
+inline std::size_t default_parallel() {
+  return std::thread::hardware_concurrency() > 2 ? 4 : 1;
+}
+
+class LlamaPairSequences {
+ public:
+  LlamaPairSequences(std::shared_ptr<const LlamaModel> weak, std::shared_ptr<const LlamaModel> strong, std::size_t n)
+      : scheduler_(n > 1 ? std::make_unique<BatchScheduler>() : nullptr),  // one: calls run at once
+        weak_context_(std::make_shared<LlamaContext>(std::move(weak), n, scheduler_.get())),
+        strong_context_(std::make_shared<LlamaContext>(std::move(strong), n, scheduler_.get())) {
+    for (std::size_t i = 0; i < n; ++i) {
+      weak_.emplace_back(weak_context_, i);
+      strong_.emplace_back(strong_context_, i);
+    }
+  }
+  LlamaPairSequences(const LlamaPairSequences&) = delete;
+  LlamaPairSequences& operator=(const LlamaPairSequences&) = delete;
+
+  std::size_t size() const { return weak_.size(); }
+  LlamaSequence& weak(std::size_t i) { return weak_.at(i); }
+  LlamaSequence& strong(std::size_t i) { return strong_.at(i); }
+  BatchScheduler* scheduler() { return scheduler_.get(); }
+  const LlamaContext& weak_context() const { return *weak_context_; }
+  const LlamaContext& strong_context() const { return *strong_context_; }
+
+  // One decoder per worker (wsd::make_decoders).
+  template <class... Args>
+  auto decoders(const Args&... args) {
+    return make_decoders(*this, args...);
+  }
+
+ private:
+  std::unique_ptr<BatchScheduler> scheduler_;  // outlives the contexts that report to it
+  std::shared_ptr<LlamaContext> weak_context_, strong_context_;
+  std::deque<LlamaSequence> weak_, strong_;
+};
+
+}  // namespace wsd

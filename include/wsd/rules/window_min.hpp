@@ -1,0 +1,55 @@
+#pragma once
+// A stricter variant of the paper's rule: switch at the first k where every one of the last w
+// probabilities is at least tau (the window's minimum reaches tau), so one unsure token in the
+// window is enough to keep drafting.
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <deque>
+#include <string>
+#include <string_view>
+
+#include "wsd/core/concepts.hpp"
+#include "wsd/core/settings.hpp"
+#include "wsd/rules/parameters.hpp"
+#include "wsd/rules/window_mean.hpp"
+
+namespace wsd {
+
+class WindowMinSwitch {
+ public:
+  static constexpr std::string_view name = "window-min";
+  static constexpr std::array parameters{kThreshold, kWindow};
+
+  explicit WindowMinSwitch(double threshold = 0.8, std::size_t window = 6) : threshold_(threshold), window_(window) {
+    RuleArguments::check(kThreshold, threshold, name);
+    RuleArguments::check(kWindow, static_cast<double>(window), name);
+  }
+  static WindowMinSwitch from_arguments(const RuleArguments& a) {
+    return WindowMinSwitch(a.get(kThreshold, name), a.count(kWindow, name));
+  }
+  void describe(Settings& out) const {
+    out.push_back({"switch_rule", std::string(name)});
+    out.push_back({"threshold", threshold_});
+    out.push_back({"window", std::uint64_t{window_}});
+  }
+
+  void reset() { recent_.clear(); }
+  // The statistic is the window's minimum once the window is full.
+  Judgement observe(double p) {
+    check_probability(p, name);
+    recent_.push_back(p);
+    if (recent_.size() > window_) recent_.pop_front();
+    if (recent_.size() < window_) return {false, std::nullopt};
+    const double lowest = *std::min_element(recent_.begin(), recent_.end());
+    return {lowest >= threshold_, lowest};
+  }
+  static constexpr bool skips_draft() { return false; }
+
+ private:
+  double threshold_;
+  std::size_t window_;
+  std::deque<double> recent_;
+};
+
+}  // namespace wsd

@@ -1,0 +1,103 @@
+#pragma once
+// Token samplers for both phases: greedy, temperature, top-k and top-p with an explicit seed.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <numeric>
+#include <string>
+#include <random>
+#include <vector>
+
+#include "wsd/core/logits.hpp"
+#include "wsd/core/settings.hpp"
+#include "wsd/text/strings.hpp"
+
+namespace wsd {
+
+// How one phase picks its next token; temperature 0 means greedy.
+struct SamplingParams {
+  double temperature = 0.0;  // 0: greedy (argmax)
+  double top_p = 1.0;        // nucleus mass kept, in (0, 1]
+  int top_k = 0;             // 0: no top-k cut
+  std::uint64_t seed = 0;    // the same seed gives the same tokens
+  bool greedy() const { return temperature <= 0.0; }
+  bool operator==(const SamplingParams&) const = default;
+};
+
+// Throws ConfigError naming `where` (e.g. "draft") and the field when a value is out of range.
+inline void validate(const SamplingParams& s, const std::string& where) {
+  auto fail = [&](const std::string& field, const std::string& value, const char* rule) {
+    throw ConfigError(where + "." + field + " = " + value + " " + rule);
+  };
+  if (!(s.temperature >= 0.0) || !std::isfinite(s.temperature)) fail("temperature", format_number(s.temperature), "must be >= 0");
+  if (!(s.top_p > 0.0 && s.top_p <= 1.0)) fail("top_p", format_number(s.top_p), "is not in (0, 1]");
+  if (s.top_k < 0) fail("top_k", std::to_string(s.top_k), "must be >= 0");
+}
+
+// The default TokenSampler: picks tokens from logits rows; the random stream is owned here and
+// restarts with reset().
+class Sampler {
+ public:
+  // Implicit: sampling parameters stand for the sampler they describe.
+  Sampler(SamplingParams params = {}) : params_(params), rng_(params.seed) {  // NOLINT
+    validate(params_, "sampler");
+  }
+
+  void reset() { rng_.seed(params_.seed); }
+  const SamplingParams& params() const { return params_; }
+  void describe(Settings& out) const {
+    out.push_back({"temperature", params_.temperature});
+    out.push_back({"top_p", params_.top_p});
+    out.push_back({"top_k", std::int64_t{params_.top_k}});
+    out.push_back({"seed", std::uint64_t{params_.seed}});
+  }
+
+  Token sample(const float* row, std::size_t vocab) {
+    if (params_.greedy()) return argmax(row, vocab);
+    const double inv_t = 1.0 / params_.temperature;
+    const double max_logit = static_cast<double>(row[argmax(row, vocab)]);
+    candidates_.resize(vocab);
+    std::iota(candidates_.begin(), candidates_.end(), Token{0});
+    auto by_logit = [row](Token a, Token b) { return row[a] > row[b] || (row[a] == row[b] && a < b); };
+    std::size_t keep = vocab;
+    if (params_.top_k > 0 && static_cast<std::size_t>(params_.top_k) < vocab) {
+      keep = static_cast<std::size_t>(params_.top_k);
+      std::partial_sort(candidates_.begin(), candidates_.begin() + static_cast<std::ptrdiff_t>(keep),
+                        candidates_.end(), by_logit);
+    } else if (params_.top_p < 1.0) {
+      std::sort(candidates_.begin(), candidates_.end(), by_logit);
+    }
+    weights_.resize(keep);
+    double total = 0.0;
+    for (std::size_t i = 0; i < keep; ++i) {
+      weights_[i] = std::exp((static_cast<double>(row[candidates_[i]]) - max_logit) * inv_t);
+      total += weights_[i];
+    }
+    if (params_.top_p < 1.0) {  // candidates are sorted here: keep the smallest prefix with mass >= top_p
+      double mass = 0.0;
+      std::size_t cut = 0;
+      while (cut < keep) {
+        mass += weights_[cut++] / total;
+        if (mass >= params_.top_p) break;
+      }
+      keep = cut;
+      total = std::accumulate(weights_.begin(), weights_.begin() + static_cast<std::ptrdiff_t>(keep), 0.0);
+    }
+    // One uniform draw per token, turned into a token by inverse CDF: reproducible across platforms.
+    const double u = static_cast<double>(rng_() >> 11) * 0x1.0p-53 * total;
+    double acc = 0.0;
+    for (std::size_t i = 0; i < keep; ++i) {
+      acc += weights_[i];
+      if (u < acc) return candidates_[i];
+    }
+    return candidates_[keep - 1];
+  }
+
+ private:
+  SamplingParams params_;
+  std::mt19937_64 rng_;
+  std::vector<Token> candidates_;
+  std::vector<double> weights_;
+};
+
+}  // namespace wsd

@@ -1,0 +1,96 @@
+#pragma once
+// From the weak model's draft to the strong model's tokens, and which of them are final.
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "wsd/core/concepts.hpp"
+#include "wsd/core/errors.hpp"
+#include "wsd/text/strings.hpp"
+
+namespace wsd {
+
+// Tokenizes text for a provider and puts BOS first unless the text already starts with it,
+// as the reference prepends the BOS string to a prompt that does not begin with it.
+template <Vocabulary Provider>
+std::vector<Token> tokenize_with_bos(const Provider& provider, std::string_view text) {
+  std::vector<Token> tokens = provider.tokenize(text);
+  for (Token t : tokens)
+    if (t < 0 || static_cast<std::size_t>(t) >= provider.vocab_size())
+      throw ProviderError("the tokenizer returned token id " + std::to_string(t) + ", outside its vocabulary of " +
+                          std::to_string(provider.vocab_size()) + " tokens");
+  const auto bos = provider.special_tokens().bos;
+  if (bos && (tokens.empty() || tokens.front() != *bos)) tokens.insert(tokens.begin(), *bos);
+  return tokens;
+}
+
+// Where the final part of a partial draft ends: before the whitespace that precedes its last
+// word, since tokens past that point can still merge with text yet to come.
+inline std::size_t stable_text_end(std::string_view partial_draft) {
+  std::size_t end = partial_draft.size();
+  while (end > 0 && !is_space(partial_draft[end - 1])) --end;  // the last word, maybe unfinished
+  while (end > 0 && is_space(partial_draft[end - 1])) --end;   // the whitespace before it
+  return end;
+}
+
+// Different vocabularies: re-tokenize prompt + draft text as the reference does (draft stripped,
+// the whole right-stripped once the draft has ended; a draft that continues an answer prefix is
+// not left-stripped, as the reference strips prefix + draft as one text) and judge only tokens that
+// end before the stable text end (the settled text, less its last word), or all of them once the
+// draft has ended.
+template <Vocabulary Model>
+BridgedDraft bridge_text(const Model& strong, const StrongPrompt& prompt, const DraftView& raw) {
+  std::string_view draft = prompt.ends_in_answer_prefix ? std::string_view(raw.text) : lstrip(raw.text);
+  const std::size_t stripped = raw.text.size() - draft.size();
+  if (raw.ended) draft = rstrip(draft);
+  BridgedDraft out;
+  out.prompt_tokens = prompt.tokens.size();
+  if (draft.empty()) {
+    out.tokens = prompt.tokens;
+    return out;
+  }
+  std::string full = prompt.text;
+  full += draft;
+  out.tokens = tokenize_with_bos(strong, full);
+  if (out.tokens.size() < out.prompt_tokens) out.tokens.resize(out.prompt_tokens);  // cannot happen for sane tokenizers
+  if (raw.ended) {
+    out.stable = out.drafted();
+    return out;
+  }
+  // Byte offsets of drafted tokens are measured from the end of the prompt's share of the text.
+  std::size_t prompt_bytes = 0;
+  const auto bos = strong.special_tokens().bos;
+  for (std::size_t i = 0; i < out.prompt_tokens; ++i)
+    if (!(i == 0 && bos && out.tokens[0] == *bos && !prompt.text.starts_with(std::string(strong.token_text(*bos)))))
+      prompt_bytes += std::string(strong.token_text(out.tokens[i])).size();
+  const std::size_t settled = raw.settled_bytes > stripped ? raw.settled_bytes - stripped : 0;
+  const std::size_t limit = prompt.text.size() + stable_text_end(draft.substr(0, std::min(settled, draft.size())));
+  std::size_t end = prompt_bytes;
+  for (std::size_t i = out.prompt_tokens; i < out.tokens.size(); ++i) {
+    end += std::string(strong.token_text(out.tokens[i])).size();
+    if (end > limit) break;
+    ++out.stable;
+  }
+  return out;
+}
+
+// The same for a draft text with nothing held back by stop strings.
+template <Vocabulary Model>
+BridgedDraft bridge_text(const Model& strong, const StrongPrompt& prompt, std::string_view draft, bool ended) {
+  return bridge_text(strong, prompt, DraftView{draft, {}, draft.size(), 0, ended});
+}
+
+// Same vocabulary: the weak token ids are the strong model's draft tokens, final once settled.
+// Those past the settled point can still be cut by a stop string.
+inline BridgedDraft bridge_tokens(const StrongPrompt& prompt, const DraftView& draft) {
+  BridgedDraft out;
+  out.prompt_tokens = prompt.tokens.size();
+  out.tokens = prompt.tokens;
+  out.tokens.insert(out.tokens.end(), draft.tokens.begin(), draft.tokens.end());
+  out.stable = draft.settled_tokens;
+  return out;
+}
+
+}  // namespace wsd
