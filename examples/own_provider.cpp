@@ -1,5 +1,6 @@
-// Plugging your own model into wsd: a provider is any class with these eight members.
-#include <wsd/wsd.hpp>
+// Plugging your own model into wsd: a provider is any class with these eight members, and the
+// decoder is the three policies over it, composed at compile time. Needs the standard library only.
+#include <wsd/core.hpp>
 
 #include <iostream>
 
@@ -51,9 +52,11 @@ class CharModel {
 
 int main() {
   CharModel weak(0.5f), strong(2.0f);
-  wsd::Config config;  // the reference's defaults: tau 0.8, w 6
-  config.max_tokens = 80;
-  auto decoder = wsd::make_decoder(weak, strong, config);
+  // WeakToStrongDecoder<WeakDrafter<CharModel>, StrongModel<FullRowScorer<CharModel>>, WindowMeanSwitch>:
+  wsd::WeakToStrongDecoder decoder{wsd::WeakDrafter(weak),                       // its chat template, greedy
+                                   wsd::StrongModel(wsd::FullRowScorer(strong)),  // the reference's plain blocks, greedy
+                                   wsd::WindowMeanSwitch(0.8, 6),                 // tau, w: the paper's rule
+                                   wsd::Limits{.max_tokens = 80}};
   const wsd::Result r = decoder.decode({"hello", {{"user", "Say hello."}}});
   std::cout << "kept " << r.accept_index + 1 << " drafted tokens (" << wsd::to_string(r.reason) << ")\n"
             << "answer: " << r.text << "\n";

@@ -3,6 +3,7 @@
 // defaults, then the file's fields, then the flags given, each layer a JSON object read by
 // wsd::config_from_json (so each value is checked once, and errors name where it came from).
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -16,13 +17,17 @@ class ConfigFlags {
   // Adds the flags to `app`; `defaults` are the tool's own (e.g. shorter answers in a benchmark).
   ConfigFlags(CLI::App& app, Config defaults) : defaults_(std::move(defaults)) {
     app.add_option("--config", path_, "JSON configuration file (flags given on the command line override it)");
-    flag<double>(app, "--threshold", "/threshold", "tau: switch when the window mean reaches it");
-    flag<std::size_t>(app, "--window", "/window", "w: probabilities per window mean");
     flag<std::size_t>(app, "--draft-max-tokens", "/draft_max_tokens", "the drafter's limit");
     flag<std::size_t>(app, "--max-tokens", "/max_tokens", "accepted draft + continuation");
     flag<std::size_t>(app, "--chunk", "/chunk", "tokens drafted between scoring calls (online)");
     flag<std::string>(app, "--switch", "/switch_rule", "switch rule: " + switch_rule_list());
-    flag<std::size_t>(app, "--fixed-length", "/fixed_length", "drafted tokens kept by --switch fixed");
+    for (const RuleParameter& p : switch_rule_parameters()) {  // each rule's parameters, as the rules describe them
+      std::string name(p.name);
+      std::replace(name.begin(), name.end(), '_', '-');
+      const std::string help = std::string(p.help) + " (default " + format_number(p.default_value) + "; " + p.range() + ")";
+      if (p.integer) flag<std::size_t>(app, "--" + name, "/" + std::string(p.name), help);
+      else flag<double>(app, "--" + name, "/" + std::string(p.name), help);
+    }
     for (const auto& [prefix, pointer, phase] : {std::tuple{"--", "/draft", "drafting"},
                                                  std::tuple{"--continuation-", "/continuation", "continuation"}}) {
       const std::string p = prefix, ptr = pointer, ph = phase;

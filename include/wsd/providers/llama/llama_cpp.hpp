@@ -449,15 +449,15 @@ class LlamaSequence {
   const std::string& path() const { return model_->path(); }
   const std::shared_ptr<const LlamaModel>& model() const { return model_; }
 
-  std::size_t length() const { return tokens_.size(); }
+  std::size_t length() const { return length_; }
   std::size_t context_size() const { return context_->sequence_capacity(); }
 
   // Appends tokens to the KV cache and returns the logits of the rows asked for (ascending indices
   // into tokens). Everything is checked before llama.cpp sees it; a failing call leaves the cache
   // where it was. With a scheduler the call joins the next batch of the context.
   LogitsBlock append(std::span<const Token> tokens, std::span<const std::size_t> rows) {
-    if (tokens_.size() + tokens.size() > context_size())
-      throw ContextOverflowError(path() + ": " + std::to_string(tokens_.size() + tokens.size()) +
+    if (length_ + tokens.size() > context_size())
+      throw ContextOverflowError(path() + ": " + std::to_string(length_ + tokens.size()) +
                                  " tokens do not fit its context window of " + std::to_string(context_size()) +
                                  " tokens (shorten the conversation, lower the token limits or raise the context)");
     for (Token t : tokens) model_->check_token(t);
@@ -468,7 +468,7 @@ class LlamaSequence {
     if (tokens.empty()) return {nullptr, 0, vocab_size()};
     LlamaContext::Call call;
     call.seq = seq_;
-    call.keep = tokens_.size();
+    call.keep = length_;
     call.held = held_;
     call.tokens = tokens;
     call.rows = rows;
@@ -480,14 +480,12 @@ class LlamaSequence {
       throw;
     }
     held_ = call.held;
-    tokens_.insert(tokens_.end(), tokens.begin(), tokens.end());
+    length_ += tokens.size();
     return call.out;
   }
 
   // Shortens the sequence to n tokens (the cache drops the rest with the next append).
-  void rollback(std::size_t n) {
-    if (n < tokens_.size()) tokens_.resize(n);
-  }
+  void rollback(std::size_t n) { length_ = std::min(length_, n); }
 
   // The raw context and sequence id, for measuring llama.cpp without this provider in between
   // (a context of its own only; call rollback(0) and append first so the cache is in step).
@@ -498,8 +496,8 @@ class LlamaSequence {
   std::shared_ptr<LlamaContext> context_;
   std::shared_ptr<const LlamaModel> model_;
   llama_seq_id seq_ = 0;
-  std::vector<Token> tokens_;
-  std::size_t held_ = 0;  // tokens the KV cache holds (rollback is applied lazily)
+  std::size_t length_ = 0;  // tokens of the sequence (which ones: its user's history, e.g. FullRowScorer's)
+  std::size_t held_ = 0;    // tokens the KV cache holds (rollback is applied lazily)
   std::vector<float> logits_;
 };
 
