@@ -51,6 +51,7 @@ inline SamplingParams read_sampling(const nlohmann::json& j, const std::string& 
     else if (it.key() == "top_p") s.top_p = read_field<double>(j, it.key(), where);
     else if (it.key() == "top_k") s.top_k = static_cast<int>(read_field<std::size_t>(j, it.key(), where));
     else if (it.key() == "seed") s.seed = read_field<std::uint64_t>(j, it.key(), where);
+    else if (it.key() == "repetition_penalty") s.repetition_penalty = read_field<double>(j, it.key(), where);
     else throw ConfigError(where + ": unknown field '" + it.key() + "'");
   }
   return s;
@@ -88,7 +89,9 @@ inline Config config_from_json(const nlohmann::json& j, const std::string& where
 }
 
 inline nlohmann::json sampling_to_json(const SamplingParams& s) {
-  return {{"temperature", s.temperature}, {"top_p", s.top_p}, {"top_k", s.top_k}, {"seed", s.seed}};
+  nlohmann::json j = {{"temperature", s.temperature}, {"top_p", s.top_p}, {"top_k", s.top_k}, {"seed", s.seed}};
+  if (s.repetition_penalty != 1.0) j["repetition_penalty"] = s.repetition_penalty;
+  return j;
 }
 
 inline nlohmann::json to_json(const Config& c) {

@@ -20,6 +20,8 @@ struct SamplingParams {
   double top_p = 1.0;        // nucleus mass kept, in (0, 1]
   int top_k = 0;             // 0: no top-k cut
   std::uint64_t seed = 0;    // the same seed gives the same tokens
+  double repetition_penalty = 1.0;  // > 1 lowers the logits of tokens already written (1: off, as the
+                                    // reference); wsd::ProcessedSampler (wsd/numeric/) applies it
   bool greedy() const { return temperature <= 0.0; }
   bool operator==(const SamplingParams&) const = default;
 };
@@ -32,6 +34,8 @@ inline void validate(const SamplingParams& s, const std::string& where) {
   if (!(s.temperature >= 0.0) || !std::isfinite(s.temperature)) fail("temperature", format_number(s.temperature), "must be >= 0");
   if (!(s.top_p > 0.0 && s.top_p <= 1.0)) fail("top_p", format_number(s.top_p), "is not in (0, 1]");
   if (s.top_k < 0) fail("top_k", std::to_string(s.top_k), "must be >= 0");
+  if (!(s.repetition_penalty > 0.0) || !std::isfinite(s.repetition_penalty))
+    fail("repetition_penalty", format_number(s.repetition_penalty), "must be > 0");
 }
 
 // The default TokenSampler: picks tokens from logits rows; the random stream is owned here and
@@ -41,6 +45,9 @@ class Sampler {
   // Implicit: sampling parameters stand for the sampler they describe.
   Sampler(SamplingParams params = {}) : params_(params), rng_(params.seed) {  // NOLINT
     validate(params_, "sampler");
+    if (params_.repetition_penalty != 1.0)
+      throw ConfigError("sampler: repetition_penalty = " + format_number(params_.repetition_penalty) +
+                        " needs wsd::ProcessedSampler (wsd/numeric/processors.hpp); wsd::Sampler has none");
   }
 
   void reset() { rng_.seed(params_.seed); }

@@ -131,6 +131,7 @@ class OpenAIServer {
     nlohmann::json body = completion_body(context, max_tokens);
     body["stream"] = true;
     body["temperature"] = sampling.temperature;
+    body["repeat_penalty"] = body["repetition_penalty"] = sampling.repetition_penalty;  // the server's own penalty
     if (sampling.temperature > 0.0) {
       body["top_p"] = sampling.top_p;
       if (sampling.top_k > 0) body["top_k"] = sampling.top_k;
