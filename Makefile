@@ -58,7 +58,9 @@ test-large: build models-large
 unit-test: build
 	cd $(BUILD) && ctest --output-on-failure -LE 'models|server'
 
-demo: build models
+# Builds only the tool it runs (not the test suite).
+demo: configure models
+	cmake --build $(BUILD) -j$(JOBS) --target wsd-generate
 	$(BUILD)/bin/wsd-generate --input examples/demo-prompts.jsonl --max-tokens 160 --draft-max-tokens 128
 
 bench: build models

@@ -36,6 +36,9 @@ class ConfigFlags {
       flag<std::size_t>(app, p + "top-k", ptr + "/top_k", ph + " top-k (0: off)");
       flag<std::uint64_t>(app, p + "seed", ptr + "/seed", ph + " random seed");
     }
+    flag<double>(app, "--continuation-repetition-penalty", "/continuation/repetition_penalty",
+                 "lowers the logits of tokens the strong model already wrote (1: off, as the reference; base models "
+                 "loop)");
     flag<std::vector<std::string>>(app, "--weak-stop", "/weak_stop_strings", "the drafter's stop strings (replace the defaults)");
     flag<std::vector<std::string>>(app, "--strong-stop", "/strong_stop_strings", "the strong model's stop strings (replace the defaults)");
     app.add_option_function<std::string>(
@@ -68,5 +71,9 @@ class ConfigFlags {
   std::string path_;
   nlohmann::json patch_ = nlohmann::json::object();
 };
+
+// The tools' samplers: the drafter's wsd::Sampler, and the continuation's through ProcessedSampler
+// (its repetition penalty, then the reference's sampling).
+inline auto samplers(const Config& c) { return Samplers{Sampler(c.draft), ProcessedSampler<>::from(c.continuation)}; }
 
 }  // namespace wsd::tools
