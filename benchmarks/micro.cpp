@@ -24,18 +24,71 @@ void token_probability(benchmark::State& state) {
 }
 BENCHMARK(token_probability)->Arg(49152)->Arg(262144);
 
-// The same with the portable (Eigen, compile-time SIMD) kernels, for comparison with the dispatched ones.
-void token_probability_portable(benchmark::State& state) {
+// The same with the core's scalar fallback and with Eigen (vectorised for the flags this program is
+// compiled with), for comparison with the dispatched hand kernels.
+template <class RowMax, class SumExp>
+void token_probability_with(benchmark::State& state, RowMax row_max, SumExp sum_exp) {
   const auto logits = random_logits(static_cast<std::size_t>(state.range(0)));
   for (auto _ : state) {
-    const auto m = wsd::kernels::portable::row_max(logits.data(), logits.size());
-    benchmark::DoNotOptimize(std::exp(static_cast<double>(logits[7] - m.value)) /
-                             wsd::kernels::portable::sum_exp(logits.data(), logits.size(), m.value));
+    const auto m = row_max(logits.data(), logits.size());
+    benchmark::DoNotOptimize(std::exp(static_cast<double>(logits[7] - m.value)) / sum_exp(logits.data(), logits.size(), m.value));
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
   state.SetLabel(wsd::kernels::use_avx2() ? "dispatched: avx2" : "dispatched: portable");
 }
-BENCHMARK(token_probability_portable)->Arg(49152)->Arg(262144);
+void token_probability_scalar(benchmark::State& state) {
+  token_probability_with(state, wsd::kernels::portable::row_max, wsd::kernels::portable::sum_exp);
+}
+void token_probability_eigen(benchmark::State& state) {
+  token_probability_with(state, wsd::eigen::row_max, wsd::eigen::sum_exp);
+}
+BENCHMARK(token_probability_scalar)->Arg(49152)->Arg(262144);
+BENCHMARK(token_probability_eigen)->Arg(49152)->Arg(262144);
+
+// The row maximum alone (memory-bound): the dispatched hand kernel and Eigen's.
+void row_max_dispatched(benchmark::State& state) {
+  const auto logits = random_logits(static_cast<std::size_t>(state.range(0)));
+  for (auto _ : state) benchmark::DoNotOptimize(wsd::kernels::row_max(logits.data(), logits.size()));
+}
+void row_max_eigen(benchmark::State& state) {
+  const auto logits = random_logits(static_cast<std::size_t>(state.range(0)));
+  for (auto _ : state) benchmark::DoNotOptimize(wsd::eigen::row_max(logits.data(), logits.size()));
+}
+BENCHMARK(row_max_dispatched)->Arg(262144);
+BENCHMARK(row_max_eigen)->Arg(262144);
+
+// Each logits processor over one Gemma-sized row (a copy per iteration, as ProcessedSampler makes);
+// the copy alone first.
+void processor(benchmark::State& state, const wsd::LogitsProcessor& step) {
+  const auto logits = random_logits(262144);
+  std::vector<float> row;
+  std::vector<wsd::Token> written(64);
+  for (std::size_t i = 0; i < written.size(); ++i) written[i] = static_cast<wsd::Token>(i * 97);
+  for (auto _ : state) {
+    row.assign(logits.begin(), logits.end());
+    auto v = wsd::view(row.data(), 1, row.size());
+    wsd::apply_processors(std::span(&step, 1), v, written);
+    benchmark::DoNotOptimize(row.data());
+  }
+}
+BENCHMARK_CAPTURE(processor, copy_only, wsd::LogitBias{});
+BENCHMARK_CAPTURE(processor, temperature, wsd::Temperature{0.7});
+BENCHMARK_CAPTURE(processor, top_k_40, wsd::TopK{40});
+BENCHMARK_CAPTURE(processor, top_p_0_9, wsd::TopP{0.9});
+BENCHMARK_CAPTURE(processor, min_p_0_05, wsd::MinP{0.05});
+BENCHMARK_CAPTURE(processor, repetition_penalty_64_written, wsd::RepetitionPenalty{1.3});
+BENCHMARK_CAPTURE(processor, logit_bias_8, wsd::LogitBias{{{1, 1.f}, {2, 1.f}, {3, 1.f}, {4, 1.f}, {5, 1.f}, {6, 1.f}, {7, 1.f}, {8, 1.f}}});
+
+// A greedy continuation token with the repetition penalty (copy, penalty, argmax) against plain greedy.
+void greedy_with_repetition_penalty(benchmark::State& state) {
+  const auto logits = random_logits(262144);
+  auto s = wsd::ProcessedSampler<>::from({.repetition_penalty = 1.3});
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(s.sample(logits.data(), logits.size()));
+    if (state.iterations() % 256 == 0) s.reset();
+  }
+}
+BENCHMARK(greedy_with_repetition_penalty);
 
 // Greedy choice over the same vocabularies.
 void greedy_sample(benchmark::State& state) {

@@ -32,10 +32,17 @@ using LogitsTensor = decltype(view(static_cast<float*>(nullptr), 0, 0));
 namespace detail {
 inline constexpr float kMasked = -std::numeric_limits<float>::infinity();
 // The logit at or above which a row keeps `keep` tokens of the highest logits (ties kept too).
-inline float kth_largest(std::span<const float> row, std::size_t keep, std::vector<float>& scratch) {
-  scratch.assign(row.begin(), row.end());
-  std::nth_element(scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(keep - 1), scratch.end(), std::greater<>());
-  return scratch[keep - 1];
+// One pass with a min-heap of the `keep` largest: most logits are turned away by one comparison.
+inline float kth_largest(std::span<const float> row, std::size_t keep, std::vector<float>& heap) {
+  heap.assign(row.begin(), row.begin() + static_cast<std::ptrdiff_t>(keep));
+  std::make_heap(heap.begin(), heap.end(), std::greater<>());
+  for (std::size_t i = keep; i < row.size(); ++i)
+    if (row[i] > heap.front()) {
+      std::pop_heap(heap.begin(), heap.end(), std::greater<>());
+      heap.back() = row[i];
+      std::push_heap(heap.begin(), heap.end(), std::greater<>());
+    }
+  return heap.front();
 }
 inline std::span<float> row_of(LogitsTensor& logits, std::size_t r) {
   const std::size_t vocab = logits.shape()[1];
@@ -76,10 +83,19 @@ struct TopP {
       const std::span<float> row = detail::row_of(logits, r);
       const double log_z = log_sum_exp(row.data(), vocab);
       std::iota(order.begin(), order.end(), std::size_t{0});
-      std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return row[a] > row[b] || (row[a] == row[b] && a < b); });
+      auto higher = [&](std::size_t a, std::size_t b) { return row[a] > row[b] || (row[a] == row[b] && a < b); };
+      // Only the head is sorted, grown until it holds the mass: a few hundred tokens, not the vocabulary.
       double mass = 0.0;
       std::size_t kept = 0;
-      while (kept < vocab && mass < p) mass += std::exp(static_cast<double>(row[order[kept++]]) - log_z);
+      for (std::size_t sorted = 0, head = std::min<std::size_t>(256, vocab); kept < vocab && mass < p;) {
+        if (kept == sorted) {
+          std::partial_sort(order.begin() + static_cast<std::ptrdiff_t>(sorted), order.begin() + static_cast<std::ptrdiff_t>(head),
+                            order.end(), higher);
+          sorted = head;
+          head = std::min(vocab, head * 4);
+        }
+        mass += std::exp(static_cast<double>(row[order[kept++]]) - log_z);
+      }
       for (std::size_t i = kept; i < vocab; ++i) row[order[i]] = detail::kMasked;
     }
   }
