@@ -26,7 +26,8 @@
 
 namespace wsd {
 
-// A writable [rows x vocab] block of logits.
+// A writable [rows x vocab] block of logits, as the processors take it (any xtensor container
+// or view of that shape whose data() is contiguous works too).
 using LogitsTensor = decltype(view(static_cast<float*>(nullptr), 0, 0));
 
 namespace detail {
@@ -44,7 +45,8 @@ inline float kth_largest(std::span<const float> row, std::size_t keep, std::vect
     }
   return heap.front();
 }
-inline std::span<float> row_of(LogitsTensor& logits, std::size_t r) {
+template <class Tensor>
+std::span<float> row_of(Tensor& logits, std::size_t r) {
   const std::size_t vocab = logits.shape()[1];
   return {logits.data() + r * vocab, vocab};
 }
@@ -53,14 +55,16 @@ inline std::span<float> row_of(LogitsTensor& logits, std::size_t r) {
 // Divides every logit by t (t > 0): below 1 sharpens the distribution, above 1 flattens it.
 struct Temperature {
   double t = 1.0;
-  void apply(LogitsTensor& logits, std::span<const Token>) const { logits /= static_cast<float>(t); }
+  template <class Tensor>
+  void apply(Tensor& logits, std::span<const Token>) const { logits /= static_cast<float>(t); }
   void describe(Settings& out) const { out.push_back({"temperature", t}); }
 };
 
 // Keeps each row's k highest logits (ties included); the others are masked.
 struct TopK {
   std::size_t k = 0;  // 0: off
-  void apply(LogitsTensor& logits, std::span<const Token>) const {
+  template <class Tensor>
+  void apply(Tensor& logits, std::span<const Token>) const {
     if (k == 0 || k >= logits.shape()[1]) return;
     std::vector<float> scratch;
     for (std::size_t r = 0; r < logits.shape()[0]; ++r) {
@@ -75,7 +79,8 @@ struct TopK {
 // Keeps each row's most likely tokens until their probability mass reaches p; the others are masked.
 struct TopP {
   double p = 1.0;
-  void apply(LogitsTensor& logits, std::span<const Token>) const {
+  template <class Tensor>
+  void apply(Tensor& logits, std::span<const Token>) const {
     if (p >= 1.0) return;
     const std::size_t vocab = logits.shape()[1];
     std::vector<std::size_t> order(vocab);
@@ -105,7 +110,8 @@ struct TopP {
 // Keeps the tokens whose probability is at least p times the most likely one's; the others are masked.
 struct MinP {
   double p = 0.0;  // 0: off
-  void apply(LogitsTensor& logits, std::span<const Token>) const {
+  template <class Tensor>
+  void apply(Tensor& logits, std::span<const Token>) const {
     if (p <= 0.0) return;
     for (std::size_t r = 0; r < logits.shape()[0]; ++r) {
       auto row = xt::view(logits, r, xt::all());
@@ -121,7 +127,8 @@ struct MinP {
 // penalty, a negative one multiplied (CTRL's rule, as Hugging Face applies it). 1: off.
 struct RepetitionPenalty {
   double penalty = 1.0;
-  void apply(LogitsTensor& logits, std::span<const Token> written) const {
+  template <class Tensor>
+  void apply(Tensor& logits, std::span<const Token> written) const {
     if (penalty == 1.0 || written.empty()) return;
     const std::set<Token> seen(written.begin(), written.end());
     const auto f = static_cast<float>(penalty);
@@ -138,7 +145,8 @@ struct RepetitionPenalty {
 // Adds a fixed bias to the logits of given tokens (-infinity bans a token).
 struct LogitBias {
   std::vector<std::pair<Token, float>> bias;
-  void apply(LogitsTensor& logits, std::span<const Token>) const {
+  template <class Tensor>
+  void apply(Tensor& logits, std::span<const Token>) const {
     for (std::size_t r = 0; r < logits.shape()[0]; ++r)
       for (const auto& [t, b] : bias)
         if (t >= 0 && static_cast<std::size_t>(t) < logits.shape()[1]) logits(r, static_cast<std::size_t>(t)) += b;
@@ -149,7 +157,8 @@ struct LogitBias {
 using LogitsProcessor = std::variant<Temperature, TopK, TopP, MinP, RepetitionPenalty, LogitBias>;
 
 // Runs the processors in order over a block; `written`: the answer's tokens so far.
-inline void apply_processors(std::span<const LogitsProcessor> processors, LogitsTensor& logits, std::span<const Token> written) {
+template <class Tensor>
+void apply_processors(std::span<const LogitsProcessor> processors, Tensor& logits, std::span<const Token> written) {
   for (const auto& p : processors) std::visit([&](const auto& step) { step.apply(logits, written); }, p);
 }
 
