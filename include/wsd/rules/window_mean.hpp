@@ -24,23 +24,33 @@ inline void check_probability(double p, std::string_view rule) {
 inline constexpr RuleParameter kThreshold{"threshold", "tau: the switch threshold", false, 0.8, 0.0, 1.0, true, false};
 inline constexpr RuleParameter kWindow{"window", "w: drafted tokens per window", true, 6.0, 1.0};
 
-class WindowMeanSwitch {
+// What the window rules (Rule: its name) share: tau and w, checked, built from arguments, described.
+template <class Rule>
+class WindowParameters {
  public:
-  static constexpr std::string_view name = "window-mean";
   static constexpr std::array parameters{kThreshold, kWindow};
-
-  explicit WindowMeanSwitch(double threshold = 0.8, std::size_t window = 6) : threshold_(threshold), window_(window) {
-    RuleArguments::check(kThreshold, threshold, name);
-    RuleArguments::check(kWindow, static_cast<double>(window), name);
-  }
-  static WindowMeanSwitch from_arguments(const RuleArguments& a) {
-    return WindowMeanSwitch(a.get(kThreshold, name), a.count(kWindow, name));
+  static Rule from_arguments(const RuleArguments& a) {
+    return Rule(a.get(kThreshold, Rule::name), a.count(kWindow, Rule::name));
   }
   void describe(Settings& out) const {
-    out.push_back({"switch_rule", std::string(name)});
+    out.push_back({"switch_rule", std::string(Rule::name)});
     out.push_back({"threshold", threshold_});
     out.push_back({"window", std::uint64_t{window_}});
   }
+
+ protected:
+  WindowParameters(double threshold, std::size_t window) : threshold_(threshold), window_(window) {
+    RuleArguments::check(kThreshold, threshold, Rule::name);
+    RuleArguments::check(kWindow, static_cast<double>(window), Rule::name);
+  }
+  double threshold_;
+  std::size_t window_;
+};
+
+class WindowMeanSwitch : public WindowParameters<WindowMeanSwitch> {
+ public:
+  static constexpr std::string_view name = "window-mean";
+  explicit WindowMeanSwitch(double threshold = 0.8, std::size_t window = 6) : WindowParameters(threshold, window) {}
 
   void reset() {
     recent_.clear();
@@ -63,8 +73,6 @@ class WindowMeanSwitch {
   static constexpr bool skips_draft() { return false; }
 
  private:
-  double threshold_;
-  std::size_t window_;
   std::vector<double> recent_;
   double last_mean_ = 0.0;
 };

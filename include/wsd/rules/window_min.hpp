@@ -16,23 +16,10 @@
 
 namespace wsd {
 
-class WindowMinSwitch {
+class WindowMinSwitch : public WindowParameters<WindowMinSwitch> {
  public:
   static constexpr std::string_view name = "window-min";
-  static constexpr std::array parameters{kThreshold, kWindow};
-
-  explicit WindowMinSwitch(double threshold = 0.8, std::size_t window = 6) : threshold_(threshold), window_(window) {
-    RuleArguments::check(kThreshold, threshold, name);
-    RuleArguments::check(kWindow, static_cast<double>(window), name);
-  }
-  static WindowMinSwitch from_arguments(const RuleArguments& a) {
-    return WindowMinSwitch(a.get(kThreshold, name), a.count(kWindow, name));
-  }
-  void describe(Settings& out) const {
-    out.push_back({"switch_rule", std::string(name)});
-    out.push_back({"threshold", threshold_});
-    out.push_back({"window", std::uint64_t{window_}});
-  }
+  explicit WindowMinSwitch(double threshold = 0.8, std::size_t window = 6) : WindowParameters(threshold, window) {}
 
   void reset() { recent_.clear(); }
   // The statistic is the window's minimum once the window is full.
@@ -47,8 +34,6 @@ class WindowMinSwitch {
   static constexpr bool skips_draft() { return false; }
 
  private:
-  double threshold_;
-  std::size_t window_;
   std::deque<double> recent_;
 };
 
