@@ -120,8 +120,11 @@ int main(int argc, char** argv) {
   auto* prompt_opt = app.add_option("--prompt", prompt, "one user message to answer");
   auto* input_opt = app.add_option("--input", input, "conversations: JSONL {\"id\", \"messages\"} or a benchmark's own file");
   prompt_opt->excludes(input_opt);
+  std::vector<std::string> formats;
+  for (const auto& [format, name] : wsd::input_format_names()) formats.push_back(name);
   app.add_option("--input-format", input_format,
                  "auto | wsd | chat | reference | alpaca_eval | arena_hard | mt_bench | truthfulqa (auto: from the content)")
+      ->check(CLI::IsMember(formats))
       ->capture_default_str();
   app.add_option("--turn", read_options.turn, "MT-Bench: the turn to answer (2 needs --previous)")->check(CLI::Range(1, 2));
   app.add_option("--previous", read_options.previous, "MT-Bench turn 2: the output of turn 1 (trace or mt_bench JSONL)");
@@ -155,6 +158,8 @@ int main(int argc, char** argv) {
     const std::string& weak_path = models.weak();
     const std::string& strong_path = models.strong();
     if (resume && output.empty()) throw CLI::ValidationError("--resume", "needs --output");
+    if (read_options.turn == 2 && read_options.previous.empty())
+      throw CLI::ValidationError("--turn 2", "needs --previous: the output file of turn 1");
     const auto judge_format = wsd::output_format_from_string(output_format);
     if (judge_format != wsd::OutputFormat::trace && output.empty())
       throw CLI::ValidationError("--output-format", "needs --output");

@@ -2,6 +2,7 @@
 // The model flags: --weak and --strong (GGUF paths), or a named pair with --pair.
 #include <CLI/CLI.hpp>
 #include <string>
+#include <vector>
 #include <wsd/providers/llama/default_models.hpp>
 
 namespace wsd::tools {
@@ -12,8 +13,13 @@ class PairFlags {
     weak_opt_ = app.add_option("--weak", weak_, "GGUF of the aligned drafter")->capture_default_str();
     strong_opt_ = app.add_option("--strong", strong_, "GGUF of the base model")->capture_default_str();
     std::string names;
-    for (const auto& p : model_pairs()) names += (names.empty() ? "" : " | ") + p.name;
-    app.add_option("--pair", pair_, "a named pair of models: " + names + " (--weak / --strong replace its models)");
+    std::vector<std::string> known;
+    for (const auto& p : model_pairs()) {
+      names += (names.empty() ? "" : " | ") + p.name;
+      known.push_back(p.name);
+    }
+    app.add_option("--pair", pair_, "a named pair of models: " + names + " (--weak / --strong replace its models)")
+        ->check(CLI::IsMember(known));
   }
 
   // After parsing: the pair's models where --weak / --strong were not given.
