@@ -1,11 +1,10 @@
 // Logits processors over xtensor views, and ProcessedSampler: what each step does to a block of
 // logits, and that the switch rule still judges the strong model's own probabilities.
 #include <catch2/catch.hpp>
-#include <wsd/wsd.hpp>
-
 #include <cmath>
 #include <limits>
 #include <vector>
+#include <wsd/wsd.hpp>
 
 #include "toy_providers.hpp"
 
@@ -25,14 +24,16 @@ TEST_CASE("temperature divides every logit by t", "[processors]") {
 }
 
 TEST_CASE("top-k keeps each row's k highest logits, ties included, and masks the rest", "[processors]") {
-  CHECK(processed(wsd::TopK{2}, {1, 5, 3, 5, 0, 9, 8, 7}, 2) == std::vector<float>{kMasked, 5, kMasked, 5, kMasked, 9, 8, kMasked});
+  CHECK(processed(wsd::TopK{2}, {1, 5, 3, 5, 0, 9, 8, 7}, 2) ==
+        std::vector<float>{kMasked, 5, kMasked, 5, kMasked, 9, 8, kMasked});
   CHECK(processed(wsd::TopK{0}, {1, 2, 3}) == std::vector<float>{1, 2, 3});  // 0: off
 }
 
 TEST_CASE("top-p keeps the most likely tokens until their mass reaches p", "[processors]") {
   const float l2 = std::log(2.0f), l1 = 0.0f;  // probabilities 2/4, 1/4, 1/4
   CHECK(processed(wsd::TopP{0.45}, {l1, l2, l1}) == std::vector<float>{kMasked, l2, kMasked});
-  CHECK(processed(wsd::TopP{0.6}, {l1, l2, l1}) == std::vector<float>{l1, l2, kMasked});  // the tie goes to the lower id
+  CHECK(processed(wsd::TopP{0.6}, {l1, l2, l1}) ==
+        std::vector<float>{l1, l2, kMasked});  // the tie goes to the lower id
   CHECK(processed(wsd::TopP{1.0}, {l1, l2, l1}) == std::vector<float>{l1, l2, l1});
 }
 
@@ -41,7 +42,8 @@ TEST_CASE("min-p keeps the tokens at least p times as likely as the top one", "[
   CHECK(processed(wsd::MinP{0.4}, {half, top, tenth}) == std::vector<float>{half, top, kMasked});
 }
 
-TEST_CASE("the repetition penalty divides positive and multiplies negative logits of written tokens, once each", "[processors]") {
+TEST_CASE("the repetition penalty divides positive and multiplies negative logits of written tokens, once each",
+          "[processors]") {
   CHECK(processed(wsd::RepetitionPenalty{2.0}, {4, -1, 3}, 1, {0, 1, 0}) == std::vector<float>{2, -2, 3});
   CHECK(processed(wsd::RepetitionPenalty{2.0}, {4, -1, 3}, 1, {}) == std::vector<float>{4, -1, 3});
 }
@@ -56,7 +58,8 @@ TEST_CASE("a processed sampler without processors picks what its inner sampler p
   for (const wsd::SamplingParams p : {wsd::SamplingParams{}, wsd::SamplingParams{0.8, 0.9, 40, 7}}) {
     wsd::Sampler plain(p);
     auto processed_sampler = wsd::ProcessedSampler<>::from(p);
-    for (int i = 0; i < 50; ++i) CHECK(processed_sampler.sample(row.data(), row.size()) == plain.sample(row.data(), row.size()));
+    for (int i = 0; i < 50; ++i)
+      CHECK(processed_sampler.sample(row.data(), row.size()) == plain.sample(row.data(), row.size()));
   }
 }
 
@@ -70,7 +73,8 @@ TEST_CASE("a repeated greedy token is penalised after it was written, until rese
   CHECK_THROWS_WITH(wsd::Sampler({.repetition_penalty = 1.5}), Catch::Contains("needs wsd::ProcessedSampler"));
 }
 
-TEST_CASE("a continuation penalty is recorded in the trace and never touches the probabilities the rule judges", "[processors][contract]") {
+TEST_CASE("a continuation penalty is recorded in the trace and never touches the probabilities the rule judges",
+          "[processors][contract]") {
   const wsd::Conversation c{"tea", {{"user", "tea note?"}}};
   wsd::Config cfg;
   cfg.draft_max_tokens = 30;
@@ -78,9 +82,11 @@ TEST_CASE("a continuation penalty is recorded in the trace and never touches the
   cfg.switch_args["threshold"] = 0.3;
   cfg.switch_args["window"] = 2;
   auto decode = [&](double penalty) {
-    toy::ToyProvider weak(toy::Vocabulary::characters(), {7, 4.0, 0.5, -3.0}), strong(toy::Vocabulary::words(), {8, 4.0, 0.5, -3.0});
+    toy::ToyProvider weak(toy::Vocabulary::characters(), {7, 4.0, 0.5, -3.0}),
+        strong(toy::Vocabulary::words(), {8, 4.0, 0.5, -3.0});
     wsd::SamplingParams continuation{.repetition_penalty = penalty};
-    return wsd::make_decoder(weak, strong, cfg, wsd::Samplers{wsd::Sampler(cfg.draft), wsd::ProcessedSampler<>::from(continuation)})
+    return wsd::make_decoder(weak, strong, cfg,
+                             wsd::Samplers{wsd::Sampler(cfg.draft), wsd::ProcessedSampler<>::from(continuation)})
         .decode_online(c);
   };
   const wsd::Result plain = decode(1.0), penalised = decode(3.0);

@@ -2,11 +2,10 @@
 // with the caller's providers and a compile-time rule; parts that own and report their
 // parameters; rules whose own descriptions give the configuration's fields.
 #include <catch2/catch.hpp>
-#include <wsd/wsd.hpp>
-
 #include <cmath>
 #include <tuple>
 #include <type_traits>
+#include <wsd/wsd.hpp>
 
 #include "toy_providers.hpp"
 
@@ -21,9 +20,12 @@ toy::ToyProvider strong_model() { return toy::ToyProvider(toy::Vocabulary::words
 // A rule of each built-in kind with a parameter that makes it switch on these toy models.
 template <class Rule>
 Rule some_rule() {
-  if constexpr (std::is_same_v<Rule, wsd::WindowMeanSwitch> || std::is_same_v<Rule, wsd::WindowMinSwitch>) return Rule(0.3, 2);
-  else if constexpr (std::is_same_v<Rule, wsd::FixedLengthSwitch>) return Rule(3);
-  else return Rule{};
+  if constexpr (std::is_same_v<Rule, wsd::WindowMeanSwitch> || std::is_same_v<Rule, wsd::WindowMinSwitch>)
+    return Rule(0.3, 2);
+  else if constexpr (std::is_same_v<Rule, wsd::FixedLengthSwitch>)
+    return Rule(3);
+  else
+    return Rule{};
 }
 
 // The configuration naming the same rule, for make_decoder.
@@ -48,15 +50,16 @@ struct Undescribed {
 
 }  // namespace
 
-TEMPLATE_LIST_TEST_CASE("WeakToStrongDecoder is spelled with the caller's providers and each built-in rule as a static type",
-                        "[shape]", wsd::SwitchRules) {
+TEMPLATE_LIST_TEST_CASE(
+    "WeakToStrongDecoder is spelled with the caller's providers and each built-in rule as a static type", "[shape]",
+    wsd::SwitchRules) {
   using Rule = TestType;
   auto weak = weak_model(), strong = strong_model();
-  wsd::WeakToStrongDecoder decoder{wsd::WeakDrafter(weak), wsd::StrongModel(wsd::FullRowScorer(strong)), some_rule<Rule>(),
-                                   kLimits};
-  using Expected = wsd::WeakToStrongDecoder<wsd::WeakDrafter<toy::ToyProvider, wsd::ChatTemplate<toy::ToyProvider>, wsd::Sampler>,
-                                            wsd::StrongModel<wsd::FullRowScorer<toy::ToyProvider, wsd::Sampler>, wsd::BaseModelTemplate>,
-                                            Rule>;
+  wsd::WeakToStrongDecoder decoder{wsd::WeakDrafter(weak), wsd::StrongModel(wsd::FullRowScorer(strong)),
+                                   some_rule<Rule>(), kLimits};
+  using Expected = wsd::WeakToStrongDecoder<
+      wsd::WeakDrafter<toy::ToyProvider, wsd::ChatTemplate<toy::ToyProvider>, wsd::Sampler>,
+      wsd::StrongModel<wsd::FullRowScorer<toy::ToyProvider, wsd::Sampler>, wsd::BaseModelTemplate>, Rule>;
   STATIC_REQUIRE(std::is_same_v<decltype(decoder), Expected>);
   const wsd::Result online = decoder.decode_online(kTea);
   const wsd::Result offline = decoder.decode_offline(kTea);
@@ -127,8 +130,8 @@ TEST_CASE("the decoder counts and times its calls to each side itself", "[shape]
   const std::size_t prompt = wsd::tokenize_with_bos(strong, wsd::BaseModelTemplate{}.render(kTea)).size();
   CHECK(online.strong_processed >= prompt + online.probs.size() + online.strong_generated);
   CHECK(online.strong_processed < offline.strong_processed);
-  CHECK(offline.strong_processed ==
-        prompt + offline.probs.size() + prompt + static_cast<std::size_t>(offline.accept_index + 1) + offline.strong_generated);
+  CHECK(offline.strong_processed == prompt + offline.probs.size() + prompt +
+                                        static_cast<std::size_t>(offline.accept_index + 1) + offline.strong_generated);
   CHECK(online.weak_tokens <= offline.weak_tokens);
 }
 
@@ -150,7 +153,8 @@ TEST_CASE("a rule's own description of its parameters gives the configuration's 
   for (const auto& p : wsd::switch_rule_parameters()) names.emplace_back(p.name);
   CHECK(names == std::vector<std::string>{"threshold", "window", "fixed_length"});  // each once, shared ones shared
 
-  const wsd::Config c = wsd::config_from_json({{"switch_rule", "window-min"}, {"threshold", 0.5}, {"window", 3}}, "cfg.json");
+  const wsd::Config c =
+      wsd::config_from_json({{"switch_rule", "window-min"}, {"threshold", 0.5}, {"window", 3}}, "cfg.json");
   auto weak = weak_model(), strong = strong_model();
   const nlohmann::json recorded = wsd::to_json(wsd::make_decoder(weak, strong, c).decode_online(kTea).config);
   CHECK(recorded["switch_rule"] == "window-min");

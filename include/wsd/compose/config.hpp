@@ -26,10 +26,10 @@ struct Config {
   std::size_t max_tokens = 2048;       // accepted draft + continuation
   std::size_t chunk = 8;               // weak tokens drafted between two scoring calls (online), >= 1
   Mode mode = Mode::online;
-  std::string switch_rule = "window-mean";                  // a name from rules/registry.hpp
-  RuleArguments switch_args = default_rule_arguments();     // the rules' parameters by name (threshold, window, ...)
-  SamplingParams draft{};                                   // drafting: greedy by default, as the reference
-  SamplingParams continuation{};                            // continuation: greedy, as the reference
+  std::string switch_rule = "window-mean";               // a name from rules/registry.hpp
+  RuleArguments switch_args = default_rule_arguments();  // the rules' parameters by name (threshold, window, ...)
+  SamplingParams draft{};                                // drafting: greedy by default, as the reference
+  SamplingParams continuation{};                         // continuation: greedy, as the reference
   std::vector<std::string> weak_stop_strings = chat_model_stop_strings();
   std::vector<std::string> strong_stop_strings = base_model_stop_strings();
   bool shared_vocabulary = false;  // weak token ids are strong token ids: no re-tokenizing

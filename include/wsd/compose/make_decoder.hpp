@@ -36,8 +36,10 @@ concept StrongSide = LogitsProvider<S> || ScoringSequence<S>;
 // ScoringSequence used as it is (held by reference).
 template <StrongSide Strong, TokenSampler S>
 auto strong_sequence(Strong& strong, S sampler) {
-  if constexpr (ScoringSequence<Strong>) return std::ref(strong);
-  else return FullRowScorer<Strong, S>(strong, std::move(sampler));
+  if constexpr (ScoringSequence<Strong>)
+    return std::ref(strong);
+  else
+    return FullRowScorer<Strong, S>(strong, std::move(sampler));
 }
 
 // The decoder over two models with the given rule object and samplers; the configuration gives

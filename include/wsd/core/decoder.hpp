@@ -105,22 +105,26 @@ class WeakToStrongDecoder {
     std::vector<Token> judged;  // drafted strong tokens the rule has seen, in order; all are kept
     std::size_t held = 0;       // tokens the strong sequence holds (prompt + judged)
     std::optional<Handoff> handoff;
-    if (rule_.skips_draft()) handoff = Handoff{DraftEnd::switched, 0};
-    else trace.weak([&] { weak_.start(c, limits_.draft_max_tokens); });
+    if (rule_.skips_draft())
+      handoff = Handoff{DraftEnd::switched, 0};
+    else
+      trace.weak([&] { weak_.start(c, limits_.draft_max_tokens); });
     while (!handoff) {
       if (answer.cancelled()) {
         handoff = Handoff{DraftEnd::cancelled, judged.size()};
         break;
       }
-      trace.generated(trace.weak([&] { return weak_.draft(limits_.chunk); }));               // 1. draft a chunk
+      trace.generated(trace.weak([&] { return weak_.draft(limits_.chunk); }));  // 1. draft a chunk
       const DraftView draft = weak_.view();
       const BridgedDraft bridged = trace.strong([&] { return strong_.bridge(prompt, draft); });  // 2. its strong tokens
       if (const std::size_t same = unchanged_prefix(judged, bridged); same < judged.size())
         rejudge(trace, judged, same);  // re-tokenizing changed judged tokens: judge again from there
-      const auto fresh = std::span<const Token>(bridged.tokens)
-                             .subspan(prompt.tokens.size() + judged.size(), bridged.stable - std::min(bridged.stable, judged.size()));
+      const auto fresh =
+          std::span<const Token>(bridged.tokens)
+              .subspan(prompt.tokens.size() + judged.size(), bridged.stable - std::min(bridged.stable, judged.size()));
       const std::vector<Token> context = with_prompt(prompt, judged);
-      const auto probs = trace.strong([&] { return strong_.probabilities(context, fresh); });  // 3. score the settled ones
+      const auto probs =
+          trace.strong([&] { return strong_.probabilities(context, fresh); });  // 3. score the settled ones
       if (!fresh.empty()) trace.read(held, context.size(), fresh.size());
       for (std::size_t i = 0; i < probs.size() && !handoff; ++i) {
         judged.push_back(fresh[i]);
@@ -128,7 +132,8 @@ class WeakToStrongDecoder {
         trace.judged(probs[i], verdict);
         if (verdict.switch_here) handoff = Handoff{DraftEnd::switched, judged.size()};
       }
-      if (stream.draft) answer.draft(trace.strong([&] { return strong_.detokenize(judged); }));  // judged tokens are final
+      if (stream.draft)
+        answer.draft(trace.strong([&] { return strong_.detokenize(judged); }));  // judged tokens are final
       if (!handoff && draft.ended) handoff = Handoff{weak_.end_reason(), judged.size()};
     }
     const auto kept = std::span<const Token>(judged).first(handoff->kept);  // 5. stop at the switch
@@ -179,9 +184,11 @@ class WeakToStrongDecoder {
     trace.enter();
     work.prompt_ = trace.strong([&] { return strong_.prompt(*work.conversation_); });
     if (!rule_.skips_draft()) {
-      const DraftView view{work.draft_text_, work.draft_tokens_, work.draft_text_.size(), work.draft_tokens_.size(), true};
+      const DraftView view{work.draft_text_, work.draft_tokens_, work.draft_text_.size(), work.draft_tokens_.size(),
+                           true};
       const BridgedDraft bridged = trace.strong([&] { return strong_.bridge(work.prompt_, view); });
-      work.drafted_.assign(bridged.tokens.begin() + static_cast<std::ptrdiff_t>(bridged.prompt_tokens), bridged.tokens.end());
+      work.drafted_.assign(bridged.tokens.begin() + static_cast<std::ptrdiff_t>(bridged.prompt_tokens),
+                           bridged.tokens.end());
       const auto probs = trace.strong([&] {
         strong_.start();
         return strong_.probabilities(work.prompt_.tokens, work.drafted_);
@@ -195,7 +202,8 @@ class WeakToStrongDecoder {
         trace.judged(probs[k], verdict);
         if (verdict.switch_here && !first_switch) first_switch = k + 1;
       }
-      work.handoff_ = first_switch ? Handoff{DraftEnd::switched, *first_switch} : Handoff{work.weak_end_, work.drafted_.size()};
+      work.handoff_ =
+          first_switch ? Handoff{DraftEnd::switched, *first_switch} : Handoff{work.weak_end_, work.drafted_.size()};
     }
     trace.leave();
   }
@@ -212,9 +220,8 @@ class WeakToStrongDecoder {
     const std::vector<Token> context = with_prompt(work.prompt_, kept);
     std::size_t held = 0;
     trace.read(held, context.size(), 0);
-    const Continuation continuation = trace.strong_writes(answer, [&] {
-      return strong_.continue_writing(context, budget(kept.size()), answer);
-    });
+    const Continuation continuation =
+        trace.strong_writes(answer, [&] { return strong_.continue_writing(context, budget(kept.size()), answer); });
     return trace.finish(continuation, strong_.stops());
   }
 

@@ -27,56 +27,69 @@ struct Timing {
 struct Result {
   std::string id;
   Mode mode = Mode::online;
-  std::string text;                 // the answer: answer prefix + accepted draft + continuation, cut at the first stop string
-  std::string answer_prefix;        // the answer's given start (a last message from the assistant), not drafted
+  std::string text;           // the answer: answer prefix + accepted draft + continuation, cut at the first stop string
+  std::string answer_prefix;  // the answer's given start (a last message from the assistant), not drafted
   bool cancelled() const { return reason == DraftEnd::cancelled || continuation_reason == ContinuationEnd::cancelled; }
-  long accept_index = -1;           // index of the last kept drafted strong token; -1: none kept
-  DraftEnd reason = DraftEnd::none; // switch, or how the draft ended when no switch happened
-  std::string draft_text;           // the weak model's draft, as far as it was written
-  std::vector<Token> draft_tokens;  // drafted strong tokens that were scored
-  std::vector<double> probs;        // p_k for each of them
-  std::vector<double> window_means; // the rule's statistic for each (g_k for the paper's rule; none for rules without one)
-  std::string accepted_text;        // text of d_0..d_accept
+  long accept_index = -1;            // index of the last kept drafted strong token; -1: none kept
+  DraftEnd reason = DraftEnd::none;  // switch, or how the draft ended when no switch happened
+  std::string draft_text;            // the weak model's draft, as far as it was written
+  std::vector<Token> draft_tokens;   // drafted strong tokens that were scored
+  std::vector<double> probs;         // p_k for each of them
+  std::vector<double>
+      window_means;           // the rule's statistic for each (g_k for the paper's rule; none for rules without one)
+  std::string accepted_text;  // text of d_0..d_accept
   std::string continuation_text;
   std::vector<Token> continuation_tokens;
   ContinuationEnd continuation_reason = ContinuationEnd::length;  // eos, stop, length or cancelled
-  std::size_t weak_tokens = 0;      // tokens the weak model generated
-  std::size_t strong_processed = 0; // tokens the strong model processed (prompt, draft, re-reads, its own)
-  std::size_t strong_generated = 0; // tokens the strong model wrote
+  std::size_t weak_tokens = 0;                                    // tokens the weak model generated
+  std::size_t strong_processed = 0;  // tokens the strong model processed (prompt, draft, re-reads, its own)
+  std::size_t strong_generated = 0;  // tokens the strong model wrote
   Timing timing;
-  Settings config;                  // what ran: the decoder's limits and each part's own parameters
+  Settings config;  // what ran: the decoder's limits and each part's own parameters
 };
 
 inline std::string to_string(DraftEnd r) {
   switch (r) {
-    case DraftEnd::switched: return "switch";
-    case DraftEnd::eos: return "eos";
-    case DraftEnd::stop: return "stop";
-    case DraftEnd::length: return "length";
-    case DraftEnd::cancelled: return "cancelled";
-    case DraftEnd::none: break;
+    case DraftEnd::switched:
+      return "switch";
+    case DraftEnd::eos:
+      return "eos";
+    case DraftEnd::stop:
+      return "stop";
+    case DraftEnd::length:
+      return "length";
+    case DraftEnd::cancelled:
+      return "cancelled";
+    case DraftEnd::none:
+      break;
   }
   return "none";
 }
 
 inline DraftEnd draft_end_from_string(const std::string& s) {
-  for (DraftEnd r : {DraftEnd::switched, DraftEnd::eos, DraftEnd::stop, DraftEnd::length, DraftEnd::cancelled, DraftEnd::none})
+  for (DraftEnd r :
+       {DraftEnd::switched, DraftEnd::eos, DraftEnd::stop, DraftEnd::length, DraftEnd::cancelled, DraftEnd::none})
     if (to_string(r) == s) return r;
   throw InputError("switch.reason = \"" + s + "\" is not switch, eos, stop, length, cancelled or none");
 }
 
 inline std::string to_string(ContinuationEnd r) {
   switch (r) {
-    case ContinuationEnd::eos: return "eos";
-    case ContinuationEnd::stop: return "stop";
-    case ContinuationEnd::length: return "length";
-    case ContinuationEnd::cancelled: return "cancelled";
+    case ContinuationEnd::eos:
+      return "eos";
+    case ContinuationEnd::stop:
+      return "stop";
+    case ContinuationEnd::length:
+      return "length";
+    case ContinuationEnd::cancelled:
+      return "cancelled";
   }
   return "length";
 }
 
 inline ContinuationEnd continuation_end_from_string(const std::string& s) {
-  for (ContinuationEnd r : {ContinuationEnd::eos, ContinuationEnd::stop, ContinuationEnd::length, ContinuationEnd::cancelled})
+  for (ContinuationEnd r :
+       {ContinuationEnd::eos, ContinuationEnd::stop, ContinuationEnd::length, ContinuationEnd::cancelled})
     if (to_string(r) == s) return r;
   throw InputError("continuation.reason = \"" + s + "\" is not eos, stop, length or cancelled");
 }

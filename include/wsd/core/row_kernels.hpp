@@ -28,8 +28,10 @@ namespace portable {
 inline RowMax row_max(const float* x, std::size_t n) {
   RowMax out;
   for (std::size_t i = 0; i < n; ++i) {
-    if (std::isnan(x[i])) out.has_nan = true;
-    else if (x[i] > out.value) out.value = x[i];
+    if (std::isnan(x[i]))
+      out.has_nan = true;
+    else if (x[i] > out.value)
+      out.value = x[i];
   }
   return out;
 }
@@ -75,7 +77,8 @@ WSD_AVX2 inline v8sf fnmadd(v8sf a, v8sf b, v8sf c) {
 }
 // Lanes 0-3 (half 0) or 4-7 (half 1) in double.
 WSD_AVX2 inline v4df half_to_double(v8sf v, int half) {
-  return __builtin_convertvector(half == 0 ? __builtin_ia32_vextractf128_ps256(v, 0) : __builtin_ia32_vextractf128_ps256(v, 1), v4df);
+  return __builtin_convertvector(
+      half == 0 ? __builtin_ia32_vextractf128_ps256(v, 0) : __builtin_ia32_vextractf128_ps256(v, 1), v4df);
 }
 
 // exp for x <= 0 (Cephes' polynomial on [-ln2/2, ln2/2] after x = k ln2 + r); 0 below -87.3.
@@ -116,8 +119,10 @@ WSD_AVX2 inline RowMax row_max(const float* x, std::size_t n) {
     }
   }
   for (; i < n; ++i) {
-    if (std::isnan(x[i])) out.has_nan = true;
-    else if (x[i] > out.value) out.value = x[i];
+    if (std::isnan(x[i]))
+      out.has_nan = true;
+    else if (x[i] > out.value)
+      out.value = x[i];
   }
   return out;
 }

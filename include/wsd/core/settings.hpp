@@ -23,7 +23,9 @@ using Settings = std::vector<Setting>;
 
 // A policy that can describe its parameters: describe(Settings&) appends them.
 template <class T>
-concept Describable = requires(const T& t, Settings& out) { t.describe(out); };
+concept Describable = requires(const T& t, Settings& out) {
+  t.describe(out);
+};
 
 // Appends what `part` says of itself, each name after `prefix`; a part that does not describe
 // itself adds nothing.

@@ -47,12 +47,18 @@ inline SamplingParams read_sampling(const nlohmann::json& j, const std::string& 
   if (!j.is_object()) throw ConfigError(where + " = " + j.dump() + " is not an object");
   SamplingParams s;
   for (auto it = j.begin(); it != j.end(); ++it) {
-    if (it.key() == "temperature") s.temperature = read_field<double>(j, it.key(), where);
-    else if (it.key() == "top_p") s.top_p = read_field<double>(j, it.key(), where);
-    else if (it.key() == "top_k") s.top_k = static_cast<int>(read_field<std::size_t>(j, it.key(), where));
-    else if (it.key() == "seed") s.seed = read_field<std::uint64_t>(j, it.key(), where);
-    else if (it.key() == "repetition_penalty") s.repetition_penalty = read_field<double>(j, it.key(), where);
-    else throw ConfigError(where + ": unknown field '" + it.key() + "'");
+    if (it.key() == "temperature")
+      s.temperature = read_field<double>(j, it.key(), where);
+    else if (it.key() == "top_p")
+      s.top_p = read_field<double>(j, it.key(), where);
+    else if (it.key() == "top_k")
+      s.top_k = static_cast<int>(read_field<std::size_t>(j, it.key(), where));
+    else if (it.key() == "seed")
+      s.seed = read_field<std::uint64_t>(j, it.key(), where);
+    else if (it.key() == "repetition_penalty")
+      s.repetition_penalty = read_field<double>(j, it.key(), where);
+    else
+      throw ConfigError(where + ": unknown field '" + it.key() + "'");
   }
   return s;
 }
@@ -65,21 +71,31 @@ inline Config config_from_json(const nlohmann::json& j, const std::string& where
   Config c;
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string& k = it.key();
-    if (k == "draft_max_tokens") c.draft_max_tokens = read_field<std::size_t>(j, k, where);
-    else if (k == "max_tokens") c.max_tokens = read_field<std::size_t>(j, k, where);
-    else if (k == "chunk") c.chunk = read_field<std::size_t>(j, k, where);
-    else if (k == "switch_rule") c.switch_rule = read_field<std::string>(j, k, where);
-    else if (k == "draft") c.draft = detail::read_sampling(it.value(), where + ": draft");
-    else if (k == "continuation") c.continuation = detail::read_sampling(it.value(), where + ": continuation");
-    else if (k == "weak_stop_strings") c.weak_stop_strings = read_field<std::vector<std::string>>(j, k, where);
-    else if (k == "strong_stop_strings") c.strong_stop_strings = read_field<std::vector<std::string>>(j, k, where);
-    else if (k == "shared_vocabulary") c.shared_vocabulary = read_field<bool>(j, k, where);
+    if (k == "draft_max_tokens")
+      c.draft_max_tokens = read_field<std::size_t>(j, k, where);
+    else if (k == "max_tokens")
+      c.max_tokens = read_field<std::size_t>(j, k, where);
+    else if (k == "chunk")
+      c.chunk = read_field<std::size_t>(j, k, where);
+    else if (k == "switch_rule")
+      c.switch_rule = read_field<std::string>(j, k, where);
+    else if (k == "draft")
+      c.draft = detail::read_sampling(it.value(), where + ": draft");
+    else if (k == "continuation")
+      c.continuation = detail::read_sampling(it.value(), where + ": continuation");
+    else if (k == "weak_stop_strings")
+      c.weak_stop_strings = read_field<std::vector<std::string>>(j, k, where);
+    else if (k == "strong_stop_strings")
+      c.strong_stop_strings = read_field<std::vector<std::string>>(j, k, where);
+    else if (k == "shared_vocabulary")
+      c.shared_vocabulary = read_field<bool>(j, k, where);
     else if (k == "mode") {
       const auto m = read_field<std::string>(j, k, where);
       if (m != "online" && m != "offline") throw ConfigError(where + ": mode = \"" + m + "\" is not online or offline");
       c.mode = m == "online" ? Mode::online : Mode::offline;
     } else if (const RuleParameter* p = find_parameter(switch_rule_parameters(), k)) {
-      c.switch_args.set(k, p->integer ? static_cast<double>(read_field<std::size_t>(j, k, where)) : read_field<double>(j, k, where));
+      c.switch_args.set(
+          k, p->integer ? static_cast<double>(read_field<std::size_t>(j, k, where)) : read_field<double>(j, k, where));
     } else {
       throw ConfigError(where + ": unknown field '" + k + "'");
     }
@@ -107,8 +123,10 @@ inline nlohmann::json to_json(const Config& c) {
                       {"mode", to_string(c.mode)}};
   for (const auto& [name, value] : c.switch_args.values()) {
     const RuleParameter* p = find_parameter(switch_rule_parameters(), name);
-    if (p && p->integer) j[name] = static_cast<std::uint64_t>(value);
-    else j[name] = value;
+    if (p && p->integer)
+      j[name] = static_cast<std::uint64_t>(value);
+    else
+      j[name] = value;
   }
   return j;
 }

@@ -10,22 +10,30 @@
 namespace wsd {
 
 inline nlohmann::json to_json(const Result& r) {
-  nlohmann::json j = {{"id", r.id},
-          {"text", r.text},
-          {"mode", to_string(r.mode)},
-          {"switch", {{"index", r.accept_index}, {"reason", to_string(r.reason)}}},
-          {"draft",
-           {{"text", r.draft_text},
-            {"strong_tokens", r.draft_tokens},
-            {"probs", r.probs},
-            {"window_means", r.window_means},
-            {"accepted_text", r.accepted_text}}},
-          {"continuation", {{"text", r.continuation_text}, {"tokens", r.continuation_tokens}, {"reason", to_string(r.continuation_reason)}}},
-          {"tokens", {{"weak", r.weak_tokens}, {"strong_processed", r.strong_processed}, {"strong_generated", r.strong_generated}}},
-          {"timing",
-           {{"weak_s", r.timing.weak_s}, {"strong_s", r.timing.strong_s}, {"decoder_s", r.timing.decoder_s},
-            {"total_s", r.timing.total_s}, {"strong_write_s", r.timing.strong_write_s}}},
-          {"config", to_json(r.config)}};
+  nlohmann::json j = {
+      {"id", r.id},
+      {"text", r.text},
+      {"mode", to_string(r.mode)},
+      {"switch", {{"index", r.accept_index}, {"reason", to_string(r.reason)}}},
+      {"draft",
+       {{"text", r.draft_text},
+        {"strong_tokens", r.draft_tokens},
+        {"probs", r.probs},
+        {"window_means", r.window_means},
+        {"accepted_text", r.accepted_text}}},
+      {"continuation",
+       {{"text", r.continuation_text},
+        {"tokens", r.continuation_tokens},
+        {"reason", to_string(r.continuation_reason)}}},
+      {"tokens",
+       {{"weak", r.weak_tokens}, {"strong_processed", r.strong_processed}, {"strong_generated", r.strong_generated}}},
+      {"timing",
+       {{"weak_s", r.timing.weak_s},
+        {"strong_s", r.timing.strong_s},
+        {"decoder_s", r.timing.decoder_s},
+        {"total_s", r.timing.total_s},
+        {"strong_write_s", r.timing.strong_write_s}}},
+      {"config", to_json(r.config)}};
   if (!r.answer_prefix.empty()) j["answer_prefix"] = r.answer_prefix;
   return j;
 }
@@ -41,7 +49,8 @@ inline Result result_from_json(const nlohmann::json& j) {
     r.id = at(j, "id", "id").get<std::string>();
     r.text = at(j, "text", "text").get<std::string>();
     const auto mode = at(j, "mode", "mode").get<std::string>();
-    if (mode != "online" && mode != "offline") throw InputError("result record: mode = \"" + mode + "\" is not online or offline");
+    if (mode != "online" && mode != "offline")
+      throw InputError("result record: mode = \"" + mode + "\" is not online or offline");
     r.mode = mode == "online" ? Mode::online : Mode::offline;
     const auto& sw = at(j, "switch", "switch");
     r.accept_index = at(sw, "switch.index", "index").get<long>();
@@ -62,8 +71,8 @@ inline Result result_from_json(const nlohmann::json& j) {
     r.strong_generated = at(t, "tokens.strong_generated", "strong_generated").get<std::size_t>();
     const auto& tm = at(j, "timing", "timing");
     r.timing = {at(tm, "timing.weak_s", "weak_s").get<double>(), at(tm, "timing.strong_s", "strong_s").get<double>(),
-                at(tm, "timing.decoder_s", "decoder_s").get<double>(), at(tm, "timing.total_s", "total_s").get<double>(),
-                tm.value("strong_write_s", 0.0)};
+                at(tm, "timing.decoder_s", "decoder_s").get<double>(),
+                at(tm, "timing.total_s", "total_s").get<double>(), tm.value("strong_write_s", 0.0)};
     r.config = settings_from_json(at(j, "config", "config"), "result record");
     r.answer_prefix = j.value("answer_prefix", std::string());
     return r;

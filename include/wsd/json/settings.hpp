@@ -43,7 +43,8 @@ inline Settings settings_from_json(const nlohmann::json& j, const std::string& w
     } else if (v.is_array() && std::all_of(v.begin(), v.end(), [](const auto& e) { return e.is_string(); })) {
       out.push_back({name, v.get<std::vector<std::string>>()});
     } else {
-      throw InputError(where + ": config." + name + " = " + v.dump() + " is not a number, string, boolean or list of strings");
+      throw InputError(where + ": config." + name + " = " + v.dump() +
+                       " is not a number, string, boolean or list of strings");
     }
   }
   return out;

@@ -56,7 +56,9 @@ std::span<float> row_of(Tensor& logits, std::size_t r) {
 struct Temperature {
   double t = 1.0;
   template <class Tensor>
-  void apply(Tensor& logits, std::span<const Token>) const { logits /= static_cast<float>(t); }
+  void apply(Tensor& logits, std::span<const Token>) const {
+    logits /= static_cast<float>(t);
+  }
   void describe(Settings& out) const { out.push_back({"temperature", t}); }
 };
 
@@ -94,8 +96,8 @@ struct TopP {
       std::size_t kept = 0;
       for (std::size_t sorted = 0, head = std::min<std::size_t>(256, vocab); kept < vocab && mass < p;) {
         if (kept == sorted) {
-          std::partial_sort(order.begin() + static_cast<std::ptrdiff_t>(sorted), order.begin() + static_cast<std::ptrdiff_t>(head),
-                            order.end(), higher);
+          std::partial_sort(order.begin() + static_cast<std::ptrdiff_t>(sorted),
+                            order.begin() + static_cast<std::ptrdiff_t>(head), order.end(), higher);
           sorted = head;
           head = std::min(vocab, head * 4);
         }
@@ -171,9 +173,7 @@ class ProcessedSampler {
       : processors_(std::move(processors)), inner_(std::move(inner)) {}
 
   // The reference's sampling (temperature, top-p, top-k: wsd::Sampler) after params' repetition penalty.
-  static ProcessedSampler from(SamplingParams params)
-    requires std::same_as<Inner, Sampler>
-  {
+  static ProcessedSampler from(SamplingParams params) requires std::same_as<Inner, Sampler> {
     std::vector<LogitsProcessor> steps;
     if (params.repetition_penalty != 1.0) steps.emplace_back(RepetitionPenalty{params.repetition_penalty});
     params.repetition_penalty = 1.0;

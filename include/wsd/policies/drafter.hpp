@@ -18,15 +18,17 @@ namespace wsd {
 
 // Drafts with a provider, a prompt template and a sampler, until EOS, a stop string or the limit.
 // Default: the provider's own chat template, greedy, the reference's chat-model stop strings.
-template <LogitsProvider Provider, PromptTemplate Template = ChatTemplate<Provider>, TokenSampler Sampler = wsd::Sampler>
+template <LogitsProvider Provider, PromptTemplate Template = ChatTemplate<Provider>,
+          TokenSampler Sampler = wsd::Sampler>
 class WeakDrafter {
  public:
   WeakDrafter(Provider& provider, Template prompt_template, Sampler sampler = {},
               std::vector<std::string> stop_strings = chat_model_stop_strings())
-      : provider_(provider), template_(std::move(prompt_template)), sampler_(std::move(sampler)),
+      : provider_(provider),
+        template_(std::move(prompt_template)),
+        sampler_(std::move(sampler)),
         stops_(std::move(stop_strings)) {}
-  explicit WeakDrafter(Provider& provider)
-    requires std::same_as<Template, ChatTemplate<Provider>>
+  explicit WeakDrafter(Provider& provider) requires std::same_as<Template, ChatTemplate<Provider>>
       : WeakDrafter(provider, ChatTemplate<Provider>(provider)) {}
 
   void start(const Conversation& conversation, std::size_t max_tokens) {
@@ -122,6 +124,7 @@ WeakDrafter(Provider&) -> WeakDrafter<Provider, ChatTemplate<Provider>, Sampler>
 template <class Provider, class Template>
 WeakDrafter(Provider&, Template) -> WeakDrafter<Provider, Template, Sampler>;
 template <class Provider, class Template>
-WeakDrafter(Provider&, Template, SamplingParams, std::vector<std::string> = {}) -> WeakDrafter<Provider, Template, Sampler>;
+WeakDrafter(Provider&, Template, SamplingParams, std::vector<std::string> = {})
+    -> WeakDrafter<Provider, Template, Sampler>;
 
 }  // namespace wsd

@@ -19,7 +19,8 @@ namespace wsd {
 template <LogitsProvider Provider, TokenSampler Sampler = wsd::Sampler>
 class FullRowScorer {
  public:
-  explicit FullRowScorer(Provider& provider, Sampler sampler = {}) : provider_(provider), sampler_(std::move(sampler)) {}
+  explicit FullRowScorer(Provider& provider, Sampler sampler = {})
+      : provider_(provider), sampler_(std::move(sampler)) {}
   FullRowScorer(const FullRowScorer&) = delete;
   FullRowScorer& operator=(const FullRowScorer&) = delete;
   FullRowScorer(FullRowScorer&&) noexcept = default;
@@ -45,7 +46,8 @@ class FullRowScorer {
     if (const float* row = next_row()) out.push_back(log_probability(row, targets[0]));
     const std::size_t first = out.size();  // 1: targets[0] was predicted by the row at hand
     const LogitsBlock block = append_all_rows(targets);
-    for (std::size_t i = first; i < targets.size(); ++i) out.push_back(log_probability(block.row(i - first), targets[i]));
+    for (std::size_t i = first; i < targets.size(); ++i)
+      out.push_back(log_probability(block.row(i - first), targets[i]));
     return out;
   }
 
@@ -75,9 +77,12 @@ class FullRowScorer {
   // or a copy kept across a rollback.
   const float* next_row() const {
     switch (next_) {
-      case Next::in_block: return block_.row(block_.rows - 1);
-      case Next::kept: return kept_row_.data();
-      case Next::none: break;
+      case Next::in_block:
+        return block_.row(block_.rows - 1);
+      case Next::kept:
+        return kept_row_.data();
+      case Next::none:
+        break;
     }
     return nullptr;
   }

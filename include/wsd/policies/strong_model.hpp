@@ -32,8 +32,11 @@ class StrongModel {
 
  public:
   explicit StrongModel(Sequence sequence, Template prompt_template = {},
-                       std::vector<std::string> stop_strings = base_model_stop_strings(), bool shared_vocabulary = false)
-      : sequence_(std::move(sequence)), template_(std::move(prompt_template)), stops_(std::move(stop_strings)),
+                       std::vector<std::string> stop_strings = base_model_stop_strings(),
+                       bool shared_vocabulary = false)
+      : sequence_(std::move(sequence)),
+        template_(std::move(prompt_template)),
+        stops_(std::move(stop_strings)),
         shared_vocabulary_(shared_vocabulary) {}
   StrongModel(const StrongModel&) = delete;
   StrongModel& operator=(const StrongModel&) = delete;
@@ -82,7 +85,8 @@ class StrongModel {
     }
     WriteEnd end;
     if constexpr (TextWriter<Model>) {
-      end = model().write_text(context, max_tokens, [&](std::string_view piece) { return accept_text(piece, out, stream); });
+      end = model().write_text(context, max_tokens,
+                               [&](std::string_view piece) { return accept_text(piece, out, stream); });
       out.tokens = model().tokenize(out.text);  // the server's tokens of what it wrote
     } else {
       end = model().write(context, max_tokens, [&](Token t) { return accept_written(t, out, stream); });

@@ -19,9 +19,9 @@ namespace wsd {
 struct RuleParameter {
   std::string_view name;  // its configuration field; its flag is --name with '-' for '_'
   std::string_view help;
-  bool integer = false;   // a count (a non-negative integer) rather than a real number
+  bool integer = false;  // a count (a non-negative integer) rather than a real number
   double default_value = 0.0;
-  double min = 0.0;       // the valid range: [min, max], each end excluded when *_open
+  double min = 0.0;  // the valid range: [min, max], each end excluded when *_open
   double max = std::numeric_limits<double>::infinity();
   bool min_open = false;
   bool max_open = false;
@@ -61,7 +61,9 @@ class RuleArguments {
     check(p, v, where);
     return v;
   }
-  std::size_t count(const RuleParameter& p, std::string_view where) const { return static_cast<std::size_t>(get(p, where)); }
+  std::size_t count(const RuleParameter& p, std::string_view where) const {
+    return static_cast<std::size_t>(get(p, where));
+  }
 
   // Throws ConfigError naming the field and the value when v is out of p's range.
   static void check(const RuleParameter& p, double v, std::string_view where) {

@@ -24,7 +24,7 @@ namespace wsd {
 template <class R>
 concept RegisteredSwitch = SwitchPolicy<R> && requires(const RuleArguments& a) {
   { R::name } -> std::convertible_to<std::string_view>;
-  { std::span<const RuleParameter>(R::parameters) };
+  {std::span<const RuleParameter>(R::parameters)};
   { R::from_arguments(a) } -> std::same_as<R>;
 };
 
@@ -100,14 +100,25 @@ class AnySwitch {
  public:
   AnySwitch(std::string_view name, const RuleArguments& args) : rule_(detail::Registry::make(name, args)) {}
   template <class R>
-    requires(!std::same_as<std::remove_cvref_t<R>, AnySwitch> && std::constructible_from<detail::Registry::Variant, R>)
-  explicit AnySwitch(R rule) : rule_(std::move(rule)) {}
+  requires(!std::same_as<std::remove_cvref_t<R>, AnySwitch> &&
+           std::constructible_from<detail::Registry::Variant, R>) explicit AnySwitch(R rule)
+      : rule_(std::move(rule)) {}
 
-  void reset() { std::visit([](auto& r) { r.reset(); }, rule_); }
-  Judgement observe(double p) { return std::visit([p](auto& r) { return Judgement(r.observe(p)); }, rule_); }
-  bool skips_draft() const { return std::visit([](const auto& r) { return r.skips_draft(); }, rule_); }
-  std::string_view name() const { return std::visit([](const auto& r) { return std::string_view(r.name); }, rule_); }
-  void describe(Settings& out) const { std::visit([&](const auto& r) { r.describe(out); }, rule_); }
+  void reset() {
+    std::visit([](auto& r) { r.reset(); }, rule_);
+  }
+  Judgement observe(double p) {
+    return std::visit([p](auto& r) { return Judgement(r.observe(p)); }, rule_);
+  }
+  bool skips_draft() const {
+    return std::visit([](const auto& r) { return r.skips_draft(); }, rule_);
+  }
+  std::string_view name() const {
+    return std::visit([](const auto& r) { return std::string_view(r.name); }, rule_);
+  }
+  void describe(Settings& out) const {
+    std::visit([&](const auto& r) { r.describe(out); }, rule_);
+  }
 
  private:
   detail::Registry::Variant rule_;
