@@ -24,6 +24,8 @@ struct Samplers {
   WeakSampler weak;
   StrongSampler strong;
 };
+template <class WeakSampler, class StrongSampler>  // for compilers without aggregate deduction (Clang < 17)
+Samplers(WeakSampler, StrongSampler) -> Samplers<WeakSampler, StrongSampler>;
 
 // The samplers a configuration names: config.draft and config.continuation.
 inline Samplers<> samplers(const Config& config) { return {Sampler(config.draft), Sampler(config.continuation)}; }

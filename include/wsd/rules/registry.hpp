@@ -3,9 +3,12 @@
 // at run time. Adding a rule: its header (a SwitchPolicy with a `name`, its `parameters` and
 // from_arguments), and one line in SwitchRules; its configuration fields and flags follow.
 #include <array>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -67,7 +70,10 @@ struct SwitchRegistry<std::tuple<Rules...>> {
 
   static Variant make(std::string_view name, const RuleArguments& args) {
     std::optional<Variant> out;
-    ((!out && name == Rules::name ? (out.emplace(Rules::from_arguments(args)), true) : false), ...);
+    auto build_if_named = [&]<class R>(std::type_identity<R>) {
+      if (!out && name == R::name) out.emplace(R::from_arguments(args));
+    };
+    (build_if_named(std::type_identity<Rules>{}), ...);
     if (!out) throw ConfigError("switch_rule = \"" + std::string(name) + "\" is not one of " + list());
     return std::move(*out);
   }
