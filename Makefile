@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps llama models models-large configure build test test-large unit-test demo bench bench-large serve server sanitize fuzz clean
+.PHONY: all deps llama models models-large configure build test test-large unit-test demo bench bench-large serve server sanitize tsan fuzz clean
 
 all: build
 
@@ -79,6 +79,13 @@ sanitize: deps
 	cmake --build build-asan -j$(JOBS)
 	cd build-asan && ctest --output-on-failure -LE models
 
+# The unit tests (the batching tests among them: conversations on threads around the scheduler)
+# under ThreadSanitizer.
+tsan: deps
+	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWSD_TSAN=ON -DWSD_WITH_LLAMA=OFF -DWSD_BUILD_BENCHMARKS=OFF
+	cmake --build build-tsan -j$(JOBS)
+	cd build-tsan && TSAN_OPTIONS="halt_on_error=1" ctest --output-on-failure -L unit
+
 # libFuzzer (clang): each target for FUZZ_SECONDS from its seed corpus; findings fail the run.
 FUZZ_SECONDS ?= 60
 fuzz:
@@ -88,4 +95,4 @@ fuzz:
 	bash tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
 clean:
-	rm -rf $(BUILD) build-asan build-fuzz
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz
