@@ -73,6 +73,16 @@ TEST_CASE("a repeated greedy token is penalised after it was written, until rese
   CHECK_THROWS_WITH(wsd::Sampler({.repetition_penalty = 1.5}), Catch::Contains("needs wsd::ProcessedSampler"));
 }
 
+TEST_CASE("sampling parameters describe themselves, a repetition penalty only when one is set", "[processors][trace]") {
+  wsd::Settings plain, penalised;
+  wsd::describe_part(wsd::SamplingParams{}, plain);
+  wsd::describe_part(wsd::SamplingParams{.repetition_penalty = 1.3}, penalised);
+  CHECK(plain.size() == 4);
+  CHECK_FALSE(wsd::find_setting(plain, "repetition_penalty"));
+  REQUIRE(wsd::find_setting(penalised, "repetition_penalty"));
+  CHECK(std::get<double>(*wsd::find_setting(penalised, "repetition_penalty")) == 1.3);
+}
+
 TEST_CASE("a continuation penalty is recorded in the trace and never touches the probabilities the rule judges",
           "[processors][contract]") {
   const wsd::Conversation c{"tea", {{"user", "tea note?"}}};

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <cstdint>
 #include <numeric>
-#include <string>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "wsd/core/logits.hpp"
@@ -16,14 +16,22 @@ namespace wsd {
 
 // How one phase picks its next token; temperature 0 means greedy.
 struct SamplingParams {
-  double temperature = 0.0;  // 0: greedy (argmax)
-  double top_p = 1.0;        // nucleus mass kept, in (0, 1]
-  int top_k = 0;             // 0: no top-k cut
-  std::uint64_t seed = 0;    // the same seed gives the same tokens
+  double temperature = 0.0;         // 0: greedy (argmax)
+  double top_p = 1.0;               // nucleus mass kept, in (0, 1]
+  int top_k = 0;                    // 0: no top-k cut
+  std::uint64_t seed = 0;           // the same seed gives the same tokens
   double repetition_penalty = 1.0;  // > 1 lowers the logits of tokens already written (1: off, as the
                                     // reference); wsd::ProcessedSampler (wsd/numeric/) applies it
   bool greedy() const { return temperature <= 0.0; }
   bool operator==(const SamplingParams&) const = default;
+  // For the trace: the four the reference has, and the penalty when one is set.
+  void describe(Settings& out) const {
+    out.push_back({"temperature", temperature});
+    out.push_back({"top_p", top_p});
+    out.push_back({"top_k", std::int64_t{top_k}});
+    out.push_back({"seed", std::uint64_t{seed}});
+    if (repetition_penalty != 1.0) out.push_back({"repetition_penalty", repetition_penalty});
+  }
 };
 
 // Throws ConfigError naming `where` (e.g. "draft") and the field when a value is out of range.
@@ -31,7 +39,8 @@ inline void validate(const SamplingParams& s, const std::string& where) {
   auto fail = [&](const std::string& field, const std::string& value, const char* rule) {
     throw ConfigError(where + "." + field + " = " + value + " " + rule);
   };
-  if (!(s.temperature >= 0.0) || !std::isfinite(s.temperature)) fail("temperature", format_number(s.temperature), "must be >= 0");
+  if (!(s.temperature >= 0.0) || !std::isfinite(s.temperature))
+    fail("temperature", format_number(s.temperature), "must be >= 0");
   if (!(s.top_p > 0.0 && s.top_p <= 1.0)) fail("top_p", format_number(s.top_p), "is not in (0, 1]");
   if (s.top_k < 0) fail("top_k", std::to_string(s.top_k), "must be >= 0");
   if (!(s.repetition_penalty > 0.0) || !std::isfinite(s.repetition_penalty))
@@ -52,12 +61,7 @@ class Sampler {
 
   void reset() { rng_.seed(params_.seed); }
   const SamplingParams& params() const { return params_; }
-  void describe(Settings& out) const {
-    out.push_back({"temperature", params_.temperature});
-    out.push_back({"top_p", params_.top_p});
-    out.push_back({"top_k", std::int64_t{params_.top_k}});
-    out.push_back({"seed", std::uint64_t{params_.seed}});
-  }
+  void describe(Settings& out) const { params_.describe(out); }
 
   Token sample(const float* row, std::size_t vocab) {
     if (params_.greedy()) return argmax(row, vocab);
@@ -69,8 +73,8 @@ class Sampler {
     std::size_t keep = vocab;
     if (params_.top_k > 0 && static_cast<std::size_t>(params_.top_k) < vocab) {
       keep = static_cast<std::size_t>(params_.top_k);
-      std::partial_sort(candidates_.begin(), candidates_.begin() + static_cast<std::ptrdiff_t>(keep),
-                        candidates_.end(), by_logit);
+      std::partial_sort(candidates_.begin(), candidates_.begin() + static_cast<std::ptrdiff_t>(keep), candidates_.end(),
+                        by_logit);
     } else if (params_.top_p < 1.0) {
       std::sort(candidates_.begin(), candidates_.end(), by_logit);
     }

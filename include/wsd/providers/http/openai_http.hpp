@@ -412,8 +412,8 @@ class OpenAISequence {
   void reset() {}
   const OpenAIServer& server() const { return *server_; }
   void set_sampling(const SamplingParams& sampling) { sampling_ = sampling; }
-  // Its parameters: the server's sampling for the continuation (as a wsd::Sampler would describe it).
-  void describe(Settings& out) const { describe_part(Sampler(sampling_), out, "continuation."); }
+  // Its parameters: the server's sampling for the continuation (its repetition penalty included).
+  void describe(Settings& out) const { describe_part(sampling_, out, "continuation."); }
 
  private:
   std::shared_ptr<const OpenAIServer> server_;
