@@ -232,11 +232,11 @@ json throughput(MakePairs make_pairs, const std::vector<wsd::Conversation>& prom
         if constexpr (requires { pairs->server(); }) requests_before = pairs->server().requests();
         const auto t0 = wsd::Clock::now();
         if (mode == "online")
-          wsd::decode_parallel(std::span(decoders), std::span(prompts), pairs->scheduler(), collect);
+          wsd::decode_parallel(std::span(decoders), std::span(prompts), collect);
         else if (mode == "offline-batched")
-          wsd::decode_offline_batched(std::span(decoders), std::span(prompts), pairs->scheduler(), collect);
+          wsd::decode_offline_batched(std::span(decoders), std::span(prompts), collect);
         else
-          wsd::decode_parallel(std::span(alone), std::span(prompts), pairs->scheduler(), collect);
+          wsd::decode_parallel(std::span(alone), std::span(prompts), collect);
         walls.push_back(seconds_since(t0));
         if constexpr (requires { pairs->server(); }) requests = pairs->server().requests() - requests_before;
       }

@@ -255,9 +255,9 @@ int main(int argc, char** argv) {
             }
           }
         } else if (cfg.mode == wsd::Mode::offline && parallel > 1) {  // the reference's passes, each over all
-          wsd::decode_offline_batched(std::span(decoders), std::span(list), pairs.scheduler(), finished);
+          wsd::decode_offline_batched(std::span(decoders), std::span(list), finished);
         } else {
-          wsd::decode_parallel(std::span(decoders), std::span(list), pairs.scheduler(), finished);
+          wsd::decode_parallel(std::span(decoders), std::span(list), finished);
         }
       }
     };

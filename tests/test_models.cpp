@@ -191,9 +191,9 @@ ParallelRun run_parallel(const std::vector<wsd::Conversation>& cs, std::size_t n
       out.errors[id] = e.what();
     }
   };
-  if (reference_passes) wsd::decode_offline_batched(std::span(decoders), std::span(cs), sequences.scheduler(), done);
-  else wsd::decode_parallel(std::span(decoders), std::span(cs), sequences.scheduler(), done);
-  if (sequences.scheduler()) out.widest = sequences.scheduler()->widest_batch();
+  const wsd::LoopStats stats = reference_passes ? wsd::decode_offline_batched(std::span(decoders), std::span(cs), done)
+                                                : wsd::decode_parallel(std::span(decoders), std::span(cs), done);
+  out.widest = stats.widest;
   return out;
 }
 

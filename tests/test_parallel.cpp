@@ -5,6 +5,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <coroutine>
+#include <mutex>
+#include <set>
 #include <map>
 #include <random>
 #include <thread>
@@ -80,18 +84,17 @@ struct Batched {
   std::size_t widest = 0;
 };
 
-// N workers, each with its own sequences of two batched toy engines under one scheduler.
+// N slots, each with its own sequences of two batched toy engines, through one engine loop.
 Batched batched(const Setup& s, const std::vector<wsd::Conversation>& cs, std::size_t workers, wsd::Mode mode,
                 bool reference_passes = false, std::size_t strong_capacity = std::size_t(-1), std::uint64_t order = 7) {
-  wsd::BatchScheduler scheduler;
-  toy::ToyBatchedModel weak(toy::Vocabulary::characters(), s.weak, workers, &scheduler, std::size_t(-1), order);
-  toy::ToyBatchedModel strong(strong_vocab(s), s.strong, workers, &scheduler, strong_capacity, order + 1);
+  auto weak = std::make_shared<toy::ToyBatchedModel>(toy::Vocabulary::characters(), s.weak, workers, std::size_t(-1), order);
+  auto strong = std::make_shared<toy::ToyBatchedModel>(strong_vocab(s), s.strong, workers, strong_capacity, order + 1);
   std::deque<toy::ToyBatchedModel::Sequence> weak_seqs, strong_seqs;
   wsd::Config cfg = s.config;
   cfg.mode = mode;
   for (std::size_t w = 0; w < workers; ++w) {
-    weak_seqs.push_back(weak.sequence(w));
-    strong_seqs.push_back(strong.sequence(w));
+    weak_seqs.push_back(toy::ToyBatchedModel::sequence(weak, w));
+    strong_seqs.push_back(toy::ToyBatchedModel::sequence(strong, w));
   }
   using Decoder = decltype(wsd::make_decoder(weak_seqs[0], strong_seqs[0], cfg));
   std::vector<Decoder> decoders;
@@ -110,9 +113,9 @@ Batched batched(const Setup& s, const std::vector<wsd::Conversation>& cs, std::s
       }
     }
   };
-  if (reference_passes) wsd::decode_offline_batched(std::span(decoders), std::span(cs), &scheduler, on_done);
-  else wsd::decode_parallel(std::span(decoders), std::span(cs), &scheduler, on_done);
-  out.widest = std::max(weak.widest, strong.widest);
+  if (reference_passes) wsd::decode_offline_batched(std::span(decoders), std::span(cs), on_done);
+  else wsd::decode_parallel(std::span(decoders), std::span(cs), on_done);
+  out.widest = std::max(weak->widest, strong->widest);
   return out;
 }
 
@@ -192,76 +195,309 @@ TEST_CASE("a conversation too long for its context fails alone and the others in
   }
 }
 
+
+TEST_CASE("one engine loop: 64 conversations with random failures and random cancels each end exactly once, "
+          "and the others equal their one-at-a-time records",
+          "[parallel][loop]") {
+  std::mt19937_64 rng(64);
+  std::size_t failed = 0, cancelled = 0, equal = 0;
+  for (int round = 0; round < 3; ++round) {
+    INFO("round " << round);
+    const Setup s = random_setup(rng, round == 1);
+    const auto set = random_conversations(rng, 64, "c");
+    const auto expected = sequential(s, set, wsd::Mode::online);
+    const std::size_t slots = 1 + rng() % 8;
+    auto weak = std::make_shared<toy::ToyBatchedModel>(toy::Vocabulary::characters(), s.weak, slots, std::size_t(-1), rng());
+    auto strong = std::make_shared<toy::ToyBatchedModel>(strong_vocab(s), s.strong, slots, std::size_t(-1), rng());
+    const std::uint64_t fail_seed = rng();
+    auto fails = [fail_seed](std::size_t n) { return toy::mix(fail_seed ^ n) % 97 == 0; };  // about 1 call in 97
+    weak->fail = fails;
+    strong->fail = fails;
+    std::deque<toy::ToyBatchedModel::Sequence> ws, ss;
+    for (std::size_t i = 0; i < slots; ++i) {
+      ws.push_back(toy::ToyBatchedModel::sequence(weak, i));
+      ss.push_back(toy::ToyBatchedModel::sequence(strong, i));
+    }
+    using Decoder = decltype(wsd::make_decoder(ws[0], ss[0], s.config));
+    std::vector<Decoder> decoders;
+    for (std::size_t i = 0; i < slots; ++i) decoders.push_back(wsd::make_decoder(ws[i], ss[i], s.config));
+
+    std::mutex mutex;
+    std::condition_variable all_done;
+    std::map<std::size_t, int> ends;  // id -> how many times it ended
+    std::map<std::size_t, wsd::Outcome> outcomes;
+    std::set<std::size_t> cancel_asked;
+    {
+      wsd::DecodeLoop<Decoder> loop(std::move(decoders));
+      loop.start();  // its own thread; this one submits and cancels meanwhile
+      std::vector<std::size_t> ids;
+      for (const auto& c : set) {
+        ids.push_back(loop.submit(c, [&](wsd::Outcome o) {
+          std::lock_guard lock(mutex);
+          ++ends[o.index];
+          outcomes[o.index] = std::move(o);
+          all_done.notify_all();
+        }));
+        if (rng() % 4 == 0) std::this_thread::sleep_for(std::chrono::microseconds(rng() % 300));
+        if (rng() % 6 == 0) {  // a random earlier one
+          const std::size_t victim = ids[rng() % ids.size()];
+          std::lock_guard lock(mutex);
+          cancel_asked.insert(victim);
+          loop.cancel(victim);
+        }
+      }
+      std::unique_lock lock(mutex);
+      REQUIRE(all_done.wait_for(lock, std::chrono::seconds(120), [&] { return ends.size() == set.size(); }));
+    }
+    for (std::size_t i = 0; i < set.size(); ++i) {
+      INFO(set[i].id);
+      REQUIRE(ends.at(i) == 1);
+      const wsd::Outcome& o = outcomes.at(i);
+      if (o.error) {
+        try {
+          std::rethrow_exception(o.error);
+        } catch (const wsd::CancelledError&) {
+          CHECK(cancel_asked.count(i) == 1);
+          ++cancelled;
+        } catch (const wsd::ProviderError& e) {
+          CHECK_THAT(e.what(), Catch::Contains("conversation '" + set[i].id + "'") && Catch::Contains("failed"));
+          ++failed;
+        }
+      } else if (o.result->cancelled()) {
+        CHECK(cancel_asked.count(i) == 1);
+        ++cancelled;
+      } else {
+        CHECK(record(*o.result) == expected.at(set[i].id));
+        ++equal;
+      }
+    }
+  }
+  INFO("failed " << failed << ", cancelled " << cancelled << ", equal " << equal);
+  CHECK(failed > 0);  // the three kinds of end all happened
+  CHECK(cancelled > 0);
+  CHECK(equal > 100);
+}
+
+TEST_CASE("destroying a decode loop with 16 conversations in flight ends each of them and returns",
+          "[parallel][loop]") {
+  std::mt19937_64 rng(16);
+  Setup s = random_setup(rng, false);
+  s.config.draft_max_tokens = 40;
+  s.config.max_tokens = 60;
+  s.config.chunk = 1;
+  const auto set = random_conversations(rng, 40, "c");
+  auto weak = std::make_shared<toy::ToyBatchedModel>(toy::Vocabulary::characters(), s.weak, 16);
+  auto strong = std::make_shared<toy::ToyBatchedModel>(strong_vocab(s), s.strong, 16);
+  std::deque<toy::ToyBatchedModel::Sequence> ws, ss;
+  for (std::size_t i = 0; i < 16; ++i) {
+    ws.push_back(toy::ToyBatchedModel::sequence(weak, i));
+    ss.push_back(toy::ToyBatchedModel::sequence(strong, i));
+  }
+  using Decoder = decltype(wsd::make_decoder(ws[0], ss[0], s.config));
+  std::atomic<int> ended{0}, errors{0};
+  for (bool threaded : {true, false}) {
+    INFO((threaded ? "on its own thread" : "driven by this thread"));
+    ended = 0;
+    errors = 0;
+    std::vector<Decoder> decoders;
+    for (std::size_t i = 0; i < 16; ++i) decoders.push_back(wsd::make_decoder(ws[i], ss[i], s.config));
+    {
+      wsd::DecodeLoop<Decoder> loop(std::move(decoders));
+      for (const auto& c : set)
+        loop.submit(c, [&](wsd::Outcome o) {
+          ++ended;
+          if (o.error || o.result->cancelled()) ++errors;  // given up or cancelled
+        });
+      if (threaded) {
+        loop.start();
+        while (ended < 2) std::this_thread::sleep_for(std::chrono::microseconds(50));
+      }
+    }  // 16 in flight (or about to be), the rest waiting
+    CHECK(ended == static_cast<int>(set.size()));  // each once: the destructor waited for all
+    CHECK(errors >= 1);                             // those in flight or waiting were cancelled
+    if (!threaded) CHECK(errors == static_cast<int>(set.size()));  // never ran: all cancelled
+  }
+}
+
+TEST_CASE("a decode loop's callback may submit more, cancel, and call the models itself", "[parallel][loop]") {
+  std::mt19937_64 rng(3);
+  const Setup s = random_setup(rng, false);
+  const auto set = random_conversations(rng, 6, "c");
+  const auto expected = sequential(s, set, wsd::Mode::online);
+  auto weak = std::make_shared<toy::ToyBatchedModel>(toy::Vocabulary::characters(), s.weak, 4);
+  auto strong = std::make_shared<toy::ToyBatchedModel>(strong_vocab(s), s.strong, 4);
+  std::deque<toy::ToyBatchedModel::Sequence> ws, ss;
+  for (std::size_t i = 0; i < 3; ++i) {
+    ws.push_back(toy::ToyBatchedModel::sequence(weak, i));
+    ss.push_back(toy::ToyBatchedModel::sequence(strong, i));
+  }
+  using Decoder = decltype(wsd::make_decoder(ws[0], ss[0], s.config));
+  std::vector<Decoder> decoders;
+  for (std::size_t i = 0; i < 3; ++i) decoders.push_back(wsd::make_decoder(ws[i], ss[i], s.config));
+  toy::ToyProvider plain_weak(toy::Vocabulary::characters(), s.weak), plain_strong(strong_vocab(s), s.strong);
+  wsd::DecodeLoop<Decoder> loop(std::move(decoders));
+  std::map<std::string, nlohmann::json> got;
+  std::function<void(std::size_t)> submit_next = [&](std::size_t i) {
+    if (i >= set.size()) return;
+    loop.submit(set[i], [&, i](wsd::Outcome o) {
+      REQUIRE(o.result);
+      got[set[i].id] = record(*o.result);
+      submit_next(i + 2);  // the callback submits the next one
+      auto side = wsd::make_decoder(plain_weak, plain_strong, s.config);
+      CHECK(record(side.decode(set[i])) == expected.at(set[i].id));  // and decodes by itself
+      auto one = toy::ToyBatchedModel::sequence(weak, 3);  // a fourth sequence of the loop's engine
+      const wsd::Token t = 1;
+      const std::size_t row = 0;
+      one.rollback(0);
+      CHECK(one.append(std::span<const wsd::Token>(&t, 1), std::span<const std::size_t>(&row, 1)).rows == 1);
+    });
+  };
+  submit_next(0);
+  submit_next(1);
+  loop.run_until_idle();
+  REQUIRE(got.size() == set.size());
+  for (const auto& c : set) CHECK(got.at(c.id) == expected.at(c.id));
+}
+
 namespace {
-// An engine that adds up what it is given; records the batches' sizes.
-class Summer : public wsd::BatchScheduler::Engine {
+// An engine that doubles what it is given; records the batches' sizes.
+class Doubler : public wsd::Engine {
  public:
-  struct Call : wsd::BatchScheduler::Request {
+  struct Call : wsd::EngineCall {
     int value = 0;
     int result = 0;
   };
-  using Engine::Engine;
-  int add(int v) {
-    Call c;
-    c.value = v;
-    submit(c);
-    return c.result;
+  struct Add {
+    std::shared_ptr<Doubler> engine;
+    Call call;
+    bool await_ready() const noexcept { return false; }
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> h) {
+      return wsd::post_or_run(engine, call, h);
+    }
+    int await_resume() {
+      if (call.error) std::rethrow_exception(call.error);
+      return call.result;
+    }
+  };
+  static Add add(std::shared_ptr<Doubler> e, int v) {
+    Add a{std::move(e), {}};
+    a.call.value = v;
+    return a;
   }
   std::vector<std::size_t> sizes;
   int fail_on = -1;
 
  private:
-  void run(const std::vector<wsd::BatchScheduler::Request*>& requests) override {
-    sizes.push_back(requests.size());
-    for (auto* r : requests) {
+  void run(std::span<wsd::EngineCall* const> calls) override {
+    sizes.push_back(calls.size());
+    for (auto* r : calls) {
       auto* c = static_cast<Call*>(r);
-      if (c->value == fail_on) throw wsd::ProviderError("summer: cannot add " + std::to_string(fail_on));
+      if (c->value == fail_on) c->error = std::make_exception_ptr(wsd::ProviderError("doubler: cannot add " + std::to_string(fail_on)));
       c->result = c->value * 2;
     }
   }
 };
+
+// An engine whose calls finish later: each after `polls` polls (a server's requests).
+class Later : public wsd::Engine {
+ public:
+  explicit Later(int polls) : polls_(polls) {}
+  bool completes_later() const override { return true; }
+  void poll(std::chrono::milliseconds, std::vector<wsd::EngineCall*>& finished) override {
+    for (auto& [call, left] : flight_)
+      if (--left == 0) finished.push_back(call);
+    std::erase_if(flight_, [](const auto& f) { return f.second <= 0; });
+  }
+  void abandon(wsd::EngineCall& call) override {
+    for (auto& f : flight_)
+      if (f.first == &call) {
+        call.error = std::make_exception_ptr(wsd::CancelledError("given up"));
+        f.second = 1;
+      }
+  }
+  std::size_t started = 0;
+
+ private:
+  void run(std::span<wsd::EngineCall* const> calls) override {
+    for (auto* c : calls) flight_.emplace_back(c, polls_);
+    started += calls.size();
+  }
+  int polls_;
+  std::vector<std::pair<wsd::EngineCall*, int>> flight_;
+};
+
+struct Wait {
+  std::shared_ptr<Later> engine;
+  wsd::EngineCall call;
+  bool await_ready() const noexcept { return false; }
+  template <class P>
+  bool await_suspend(std::coroutine_handle<P> h) {
+    return wsd::post_or_run(engine, call, h);
+  }
+  void await_resume() {
+    if (call.error) std::rethrow_exception(call.error);
+  }
+};
+
+wsd::Task<void> adds(std::shared_ptr<Doubler> e, int first, int rounds, std::vector<int>& out) {
+  for (int r = 0; r < rounds; ++r) out.push_back(co_await Doubler::add(e, first + r));
+}
 }  // namespace
 
-TEST_CASE("the scheduler runs a batch once every member has submitted, and members away do not hold it up",
-          "[parallel][scheduler]") {
-  wsd::BatchScheduler scheduler;
-  Summer engine(&scheduler);
-  SECTION("four members, one call each per round: each round is one batch of four") {
-    wsd::for_each_parallel(4, 4, &scheduler, [&](std::size_t, std::size_t i) {
-      for (int round = 0; round < 5; ++round) CHECK(engine.add(static_cast<int>(i) + round) == 2 * (static_cast<int>(i) + round));
-    });
-    CHECK(engine.sizes == std::vector<std::size_t>(5, 4));
-    CHECK(scheduler.widest_batch() == 4);
+TEST_CASE("the engine loop runs the calls its coroutines await as one batch per engine", "[parallel][loop]") {
+  auto engine = std::make_shared<Doubler>();
+  SECTION("four coroutines, one call each per round: each round is one batch of four") {
+    wsd::EngineLoop loop;
+    std::vector<std::vector<int>> out(4);
+    for (int i = 0; i < 4; ++i) loop.spawn(adds(engine, 10 * i, 5, out[static_cast<std::size_t>(i)]));
+    loop.run_until_idle();
+    CHECK(engine->sizes == std::vector<std::size_t>(5, 4));
+    CHECK(loop.widest_batch() == 4);
+    CHECK(loop.calls() == 20);
+    for (int i = 0; i < 4; ++i) CHECK(out[static_cast<std::size_t>(i)] == std::vector<int>{20 * i, 20 * i + 2, 20 * i + 4, 20 * i + 6, 20 * i + 8});
   }
-  SECTION("a member away (waiting on something else) does not hold the others' batch") {
-    std::atomic<bool> release{false};
-    std::jthread away([&] {
-      wsd::BatchScheduler::Member member(&scheduler);
-      wsd::BatchScheduler::Away gone(&scheduler);
-      while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    });
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    wsd::for_each_parallel(2, 2, &scheduler, [&](std::size_t, std::size_t i) { CHECK(engine.add(static_cast<int>(i)) == 2 * static_cast<int>(i)); });
-    release = true;
-    CHECK(engine.sizes.size() >= 1);
-  }
-  SECTION("a call that fails fails its batch's calls with the error, and the next batch runs") {
-    engine.fail_on = 3;
-    std::atomic<int> failures{0};
-    wsd::for_each_parallel(2, 2, &scheduler, [&](std::size_t, std::size_t i) {
+  SECTION("a call that fails fails its own coroutine only") {
+    engine->fail_on = 11;
+    wsd::EngineLoop loop;
+    std::vector<int> a, b;
+    std::string error;
+    auto guarded = [&](std::vector<int>& out, int first) -> wsd::Task<void> {
       try {
-        engine.add(i == 0 ? 3 : 1);
+        co_await adds(engine, first, 3, out);
       } catch (const wsd::ProviderError& e) {
-        CHECK_THAT(e.what(), Catch::Contains("cannot add 3"));
-        ++failures;
+        error = e.what();
       }
-      CHECK(engine.add(5) == 10);
-    });
-    CHECK(failures >= 1);
+    };
+    loop.spawn(guarded(a, 10));
+    loop.spawn(guarded(b, 20));
+    loop.run_until_idle();
+    CHECK(error == "doubler: cannot add 11");
+    CHECK(a == std::vector<int>{20});
+    CHECK(b == std::vector<int>{40, 42, 44});
   }
-  SECTION("without a scheduler a call runs at once, alone") {
-    Summer alone(nullptr);
-    CHECK(alone.add(4) == 8);
-    CHECK(alone.sizes == std::vector<std::size_t>{1});
+  SECTION("without a loop a call runs at once, alone") {
+    std::vector<int> out;
+    wsd::run_now(adds(engine, 2, 2, out));
+    CHECK(out == std::vector<int>{4, 6});
+    CHECK(engine->sizes == std::vector<std::size_t>{1, 1});
+  }
+  SECTION("a coroutine waiting on an engine that completes later holds up no batch") {
+    auto later = std::make_shared<Later>(1000);
+    wsd::EngineLoop loop;
+    bool waited = false;
+    auto waiter = [&]() -> wsd::Task<void> {
+      co_await Wait{later, {}};
+      waited = true;
+    };
+    std::vector<int> a, b;
+    loop.spawn(waiter());
+    loop.spawn(adds(engine, 1, 4, a));
+    loop.spawn(adds(engine, 5, 4, b));
+    while (a.size() < 4 || b.size() < 4) REQUIRE(loop.step(std::chrono::milliseconds(0)));
+    CHECK(!waited);  // the server's call is still out; the local batches went on without it
+    CHECK(engine->sizes == std::vector<std::size_t>(4, 2));
+    loop.run_until_idle();
+    CHECK(waited);
   }
 }

@@ -100,8 +100,8 @@ TEST_CASE("the strong model on llama-cpp-python's server: the same switch and te
     context.insert(context.end(), b.continuation_tokens.begin(), b.continuation_tokens.begin() + static_cast<long>(i));
     wsd::FullRowScorer scorer(local);
     scorer.reset();  // the provider still holds the in-process decoder's last conversation
-    const double local_pick = scorer.score(context, std::span(b.continuation_tokens).subspan(i, 1))[0];
-    const double server_pick = scorer.score(context, std::span(a.continuation_tokens).subspan(i, 1))[0];
+    const double local_pick = wsd::run_now(scorer.score(context, std::span(b.continuation_tokens).subspan(i, 1)))[0];
+    const double server_pick = wsd::run_now(scorer.score(context, std::span(a.continuation_tokens).subspan(i, 1)))[0];
     ++parted;
     max_gap = std::max(max_gap, local_pick - server_pick);
     CHECK(local_pick - server_pick < 0.25);  // nats

@@ -4,7 +4,10 @@
 #include <wsd/wsd.hpp>
 
 #include <cmath>
+#include <coroutine>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <deque>
 #include <map>
 #include <random>
@@ -254,11 +257,12 @@ static_assert(!wsd::LogitsProvider<ToyScorer>);
 
 namespace toy {
 
-// Toy models behind one engine whose calls a wsd::BatchScheduler merges: a batch runs every
-// pending call, in an order shuffled by a seed (results must not depend on it), and the engine
-// records how many calls its batches merged. Each sequence holds at most `capacity` tokens.
-class ToyBatchedModel : public wsd::BatchScheduler::Engine {
-  struct Call : wsd::BatchScheduler::Request {
+// Toy models behind one engine (wsd::Engine) whose calls an engine loop batches: a batch runs
+// every call given, in an order shuffled by a seed (results must not depend on it), and the engine
+// records how many calls its batches merged. Each sequence holds at most `capacity` tokens; a call
+// fails when fail(call number) says so (numbered from 1 over the engine's calls).
+class ToyBatchedModel : public wsd::Engine {
+  struct Call : wsd::EngineCall {
     std::size_t seq = 0;
     std::span<const Token> tokens;
     std::span<const std::size_t> rows;
@@ -266,16 +270,16 @@ class ToyBatchedModel : public wsd::BatchScheduler::Engine {
   };
 
  public:
-  ToyBatchedModel(const Vocabulary& vocab, ModelShape shape, std::size_t sequences, wsd::BatchScheduler* scheduler,
+  ToyBatchedModel(const Vocabulary& vocab, ModelShape shape, std::size_t sequences,
                   std::size_t capacity = std::size_t(-1), std::uint64_t order_seed = 7)
-      : Engine(scheduler), capacity_(capacity), order_(order_seed) {
+      : capacity_(capacity), order_(order_seed) {
     for (std::size_t i = 0; i < sequences; ++i) models_.emplace_back(vocab, shape);
   }
 
   // One sequence of the engine: a ChatProvider whose appends join the engine's batches.
   class Sequence {
    public:
-    Sequence(ToyBatchedModel& engine, std::size_t index) : engine_(&engine), index_(index) {}
+    Sequence(std::shared_ptr<ToyBatchedModel> engine, std::size_t index) : engine_(std::move(engine)), index_(index) {}
     ToyProvider& model() const { return engine_->models_[index_]; }
     std::size_t vocab_size() const { return model().vocab_size(); }
     const wsd::SpecialTokens& special_tokens() const { return model().special_tokens(); }
@@ -284,8 +288,32 @@ class ToyBatchedModel : public wsd::BatchScheduler::Engine {
     std::string detokenize(std::span<const Token> tokens) const { return model().detokenize(tokens); }
     std::string apply_chat_template(const wsd::Conversation& c) const { return model().apply_chat_template(c); }
     std::size_t length() const { return model().length(); }
-    void rollback(std::size_t n) { model().rollback(n); }  // only its own thread touches it meanwhile
+    void rollback(std::size_t n) { model().rollback(n); }
     wsd::LogitsBlock append(std::span<const Token> tokens, std::span<const std::size_t> rows) {
+      Call call = prepare(tokens, rows);
+      engine_->run_now(call);
+      if (call.error) std::rethrow_exception(call.error);
+      return call.out;
+    }
+    struct Append {
+      std::shared_ptr<ToyBatchedModel> engine;
+      Call call;
+      bool await_ready() const noexcept { return false; }
+      template <class P>
+      bool await_suspend(std::coroutine_handle<P> h) {
+        return wsd::post_or_run(engine, call, h);
+      }
+      wsd::LogitsBlock await_resume() {
+        if (call.error) std::rethrow_exception(call.error);
+        return call.out;
+      }
+    };
+    Append append_async(std::span<const Token> tokens, std::span<const std::size_t> rows) {
+      return Append{engine_, prepare(tokens, rows)};
+    }
+
+   private:
+    Call prepare(std::span<const Token> tokens, std::span<const std::size_t> rows) const {
       if (length() + tokens.size() > engine_->capacity_)
         throw wsd::ContextOverflowError("toy: " + std::to_string(length() + tokens.size()) +
                                         " tokens do not fit its context of " + std::to_string(engine_->capacity_));
@@ -293,28 +321,33 @@ class ToyBatchedModel : public wsd::BatchScheduler::Engine {
       call.seq = index_;
       call.tokens = tokens;
       call.rows = rows;
-      engine_->call(call);
-      return call.out;
+      return call;
     }
-
-   private:
-    ToyBatchedModel* engine_;
+    std::shared_ptr<ToyBatchedModel> engine_;
     std::size_t index_;
   };
 
-  Sequence sequence(std::size_t i) { return Sequence(*this, i); }
+  static Sequence sequence(const std::shared_ptr<ToyBatchedModel>& engine, std::size_t i) { return Sequence(engine, i); }
   std::size_t widest = 0;   // most calls in one batch
   std::size_t batches = 0;
+  std::size_t calls = 0;
+  std::function<bool(std::size_t)> fail;  // fail(n): the n-th call fails
 
  private:
-  void call(Call& c) { submit(c); }
-  void run(const std::vector<wsd::BatchScheduler::Request*>& requests) override {
+  void run(std::span<wsd::EngineCall* const> requests) override {
     ++batches;
     widest = std::max(widest, requests.size());
-    std::vector<Call*> calls;
-    for (auto* r : requests) calls.push_back(static_cast<Call*>(r));
-    for (std::size_t i = calls.size(); i > 1; --i) std::swap(calls[i - 1], calls[order_() % i]);
-    for (Call* c : calls) c->out = models_[c->seq].append(c->tokens, c->rows);  // a block per sequence
+    std::vector<Call*> batch;
+    for (auto* r : requests) batch.push_back(static_cast<Call*>(r));
+    for (std::size_t i = batch.size(); i > 1; --i) std::swap(batch[i - 1], batch[order_() % i]);
+    for (Call* c : batch) {  // a block per sequence
+      ++calls;
+      if (fail && fail(calls)) {
+        c->error = std::make_exception_ptr(wsd::ProviderError("toy: call " + std::to_string(calls) + " failed"));
+        continue;
+      }
+      c->out = models_[c->seq].append(c->tokens, c->rows);
+    }
   }
 
   std::deque<ToyProvider> models_;
@@ -323,5 +356,6 @@ class ToyBatchedModel : public wsd::BatchScheduler::Engine {
 };
 
 static_assert(wsd::ChatProvider<ToyBatchedModel::Sequence>);
+static_assert(wsd::BatchedLogitsProvider<ToyBatchedModel::Sequence>);
 
 }  // namespace toy

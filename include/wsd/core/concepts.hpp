@@ -12,6 +12,7 @@
 
 #include "wsd/core/logits.hpp"
 #include "wsd/core/stream.hpp"
+#include "wsd/core/task.hpp"
 #include "wsd/core/types.hpp"
 
 namespace wsd {
@@ -28,7 +29,8 @@ concept Vocabulary = requires(const V& v, std::span<const Token> tokens, std::st
 
 // One sequence of a model behind a KV cache: append(tokens, rows) -> the full-vocabulary logits
 // of the rows asked for (ascending indices into tokens) in one call, valid until the next append;
-// rollback(n) to a shorter length; length().
+// rollback(n) to a shorter length; length(). A provider whose engine batches may also offer
+// append_async(tokens, rows), awaited by the policies (see BatchedLogitsProvider).
 template <class P>
 concept LogitsProvider = Vocabulary<P> && requires(P& p, const P& cp, std::span<const Token> tokens,
                                                    std::span<const std::size_t> rows, std::size_t n) {
@@ -36,6 +38,24 @@ concept LogitsProvider = Vocabulary<P> && requires(P& p, const P& cp, std::span<
   { p.rollback(n) };
   { cp.length() } -> std::convertible_to<std::size_t>;
 };
+
+// A provider whose appends an engine loop can batch: append_async(tokens, rows) -> an awaitable
+// of the same LogitsBlock append() gives (which it also keeps, for use without a loop).
+template <class P>
+concept BatchedLogitsProvider = LogitsProvider<P> && requires(P& p, std::span<const Token> tokens,
+                                                              std::span<const std::size_t> rows) {
+  { p.append_async(tokens, rows) } -> Yields<LogitsBlock>;
+};
+
+// co_await appending(provider, tokens, rows): the provider's batched form when it has one, its
+// plain append() otherwise.
+template <LogitsProvider P>
+auto appending(P& p, std::span<const Token> tokens, std::span<const std::size_t> rows) {
+  if constexpr (BatchedLogitsProvider<P>)
+    return p.append_async(tokens, rows);
+  else
+    return Ready<LogitsBlock>{p.append(tokens, rows)};
+}
 
 // A provider that can render a conversation with its own chat template.
 template <class P>
@@ -60,7 +80,8 @@ concept TokenSampler = requires(S& s, const float* row, std::size_t vocab) {
 using TokenCallback = std::function<bool(Token)>;
 
 // The strong side in the paper's terms, over one sequence: score(context, targets) -> log P of
-// each target after the context and the targets before it; write(context, max_tokens, on_token)
+// each target after the context and the targets before it (or an awaitable of them, as every
+// call below may return); write(context, max_tokens, on_token)
 // samples tokens after the context with its own sampler, one on_token call each, until on_token
 // returns false, max_tokens were written or (engines that stop by themselves) end of generation;
 // reset() starts a new response (its sampler's seed; a stateful one may also drop its cache).
@@ -69,8 +90,8 @@ template <class S>
 concept ScoringSequence = Vocabulary<S> && requires(S& s, std::span<const Token> context,
                                                     std::span<const Token> targets, std::size_t n,
                                                     const TokenCallback& on_token) {
-  { s.score(context, targets) } -> std::same_as<std::vector<double>>;
-  { s.write(context, n, on_token) } -> std::same_as<WriteEnd>;
+  { s.score(context, targets) } -> Yields<std::vector<double>>;
+  { s.write(context, n, on_token) } -> Yields<WriteEnd>;
   { s.reset() };
 };
 
@@ -82,7 +103,7 @@ using PieceCallback = std::function<bool(std::string_view)>;
 template <class S>
 concept TextWriter = ScoringSequence<S> && requires(S& s, std::span<const Token> context, std::size_t n,
                                                     const PieceCallback& on_piece) {
-  { s.write_text(context, n, on_piece) } -> std::same_as<WriteEnd>;
+  { s.write_text(context, n, on_piece) } -> Yields<WriteEnd>;
 };
 
 // A rule's answer for one drafted token: switch here or not, and the statistic it judged by when
@@ -116,17 +137,19 @@ struct DraftView {
 
 // The weak side: start(conversation, max_tokens), draft(n) writes up to n more tokens and returns
 // how many the model generated (an end token included), view() of the draft so far, end_reason().
+// start and draft may return awaitables (Task) of the same.
 template <class W>
 concept WeakDrafterPolicy = requires(W& w, const W& cw, const Conversation& c, std::size_t n) {
   { w.start(c, n) };
-  { w.draft(n) } -> std::convertible_to<std::size_t>;
+  { w.draft(n) } -> Yields<std::size_t>;
   { cw.view() } -> std::same_as<DraftView>;
   { cw.end_reason() } -> std::same_as<DraftEnd>;
 };
 
 // The strong side as the decoder drives it: prompt(conversation), bridge(prompt, draft) to its
 // tokens, start() a response or a re-read from scratch, probabilities(context, targets) of drafted
-// tokens, continue_writing(context, max_tokens, stream), detokenize() and its stops().
+// tokens, continue_writing(context, max_tokens, stream), detokenize() and its stops(). The two
+// that call the model may return awaitables (Task) of the same.
 template <class S>
 concept StrongModelPolicy = requires(S& s, const S& cs, const Conversation& c, const StrongPrompt& p,
                                      const DraftView& d, std::span<const Token> tokens, std::size_t n,
@@ -134,8 +157,8 @@ concept StrongModelPolicy = requires(S& s, const S& cs, const Conversation& c, c
   { s.prompt(c) } -> std::same_as<StrongPrompt>;
   { cs.bridge(p, d) } -> std::same_as<BridgedDraft>;
   { s.start() };
-  { s.probabilities(tokens, tokens) } -> std::same_as<std::vector<double>>;
-  { s.continue_writing(tokens, n, stream) } -> std::same_as<Continuation>;
+  { s.probabilities(tokens, tokens) } -> Yields<std::vector<double>>;
+  { s.continue_writing(tokens, n, stream) } -> Yields<Continuation>;
   { cs.detokenize(tokens) } -> std::same_as<std::string>;
   { cs.stops() } -> std::convertible_to<const StopStrings&>;
 };

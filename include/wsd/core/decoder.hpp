@@ -2,10 +2,12 @@
 // WeakToStrongDecoder: the weak drafter begins the answer, the strong model takes over at the
 // switch point. decode_online() is this library's form; decode_offline() is the reference's.
 #include <algorithm>
+#include <exception>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "wsd/core/concepts.hpp"
@@ -14,6 +16,7 @@
 #include "wsd/core/result.hpp"
 #include "wsd/core/settings.hpp"
 #include "wsd/core/stream.hpp"
+#include "wsd/core/task.hpp"
 #include "wsd/core/trace.hpp"
 
 namespace wsd {
@@ -30,20 +33,31 @@ class WeakToStrongDecoder {
   WeakToStrongDecoder& operator=(const WeakToStrongDecoder&) = delete;
   WeakToStrongDecoder(WeakToStrongDecoder&&) noexcept = default;
 
-  Result decode(const Conversation& c, const Stream& stream = {}) {
-    return limits_.mode == Mode::online ? decode_online(c, stream) : decode_offline(c, stream);
+  // One conversation, each model call made at once on this thread. decode_task() is the same
+  // decode as a coroutine, for an engine loop that runs many in flight and batches their calls.
+  Result decode(const Conversation& c, const Stream& stream = {}) { return run_now(decode_task(c, stream)); }
+  // The conversation must outlive the task; the stream is the task's own copy.
+  Task<Result> decode_task(const Conversation& c, Stream stream = {}) {
+    if (limits_.mode == Mode::online) co_return co_await naming(c, online(c, stream));
+    co_return co_await naming(c, offline(c, stream));
   }
 
   // Drafts a chunk, scores its settled strong tokens in one call, applies the rule as they arrive,
   // stops drafting at the first switch and continues from the strong model's cache.
   Result decode_online(const Conversation& c, const Stream& stream = {}) {
-    return naming(c, [&] { return online(c, stream); });
+    return run_now(decode_online_task(c, stream));
+  }
+  Task<Result> decode_online_task(const Conversation& c, Stream stream = {}) {
+    co_return co_await naming(c, online(c, stream));
   }
 
   // The reference's three passes: the whole draft, its scores, then the strong model re-reads
   // prompt + kept draft and writes the rest.
   Result decode_offline(const Conversation& c, const Stream& stream = {}) {
-    return naming(c, [&] { return offline(c, stream); });
+    return run_now(decode_offline_task(c, stream));
+  }
+  Task<Result> decode_offline_task(const Conversation& c, Stream stream = {}) {
+    co_return co_await naming(c, offline(c, stream));
   }
 
   // The reference's passes one at a time, for a driver that runs each pass over a whole set of
@@ -52,18 +66,26 @@ class WeakToStrongDecoder {
   // in a row. The conversation must outlive its OfflineWork.
   class OfflineWork;
   OfflineWork offline_draft(const Conversation& c, const Stream& stream = {}) {  // pass 1: the whole draft
-    return naming(c, [&] { return draft_pass(c, stream); });
+    return run_now(offline_draft_task(c, stream));
   }
-  void offline_score(OfflineWork& work) {  // pass 2: its scores and where the rule switches
-    naming(*work.conversation_, [&] { score_pass(work); });
-  }
+  void offline_score(OfflineWork& work) { run_now(offline_score_task(work)); }  // pass 2: its scores and the switch
   Result offline_continue(OfflineWork& work, const Stream& stream = {}) {  // pass 3: re-read and continue
-    return naming(*work.conversation_, [&] { return continue_pass(work, stream); });
+    return run_now(offline_continue_task(work, stream));
+  }
+  Task<OfflineWork> offline_draft_task(const Conversation& c, Stream stream = {}) {
+    co_return co_await naming(c, draft_pass(c, stream));
+  }
+  Task<void> offline_score_task(OfflineWork& work) { return naming(*work.conversation_, score_pass(work)); }
+  Task<Result> offline_continue_task(OfflineWork& work, Stream stream = {}) {
+    co_return co_await naming(*work.conversation_, continue_pass(work, stream));
   }
 
   // The weak model alone writes the whole answer (up to max_tokens): the other baseline.
   Result decode_weak_only(const Conversation& c, const Stream& stream = {}) {
-    return naming(c, [&] { return weak_only(c, stream); });
+    return run_now(decode_weak_only_task(c, stream));
+  }
+  Task<Result> decode_weak_only_task(const Conversation& c, Stream stream = {}) {
+    co_return co_await naming(c, weak_only(c, stream));
   }
 
   Weak& weak() { return weak_; }
@@ -85,22 +107,31 @@ class WeakToStrongDecoder {
 
  private:
   // Errors name the conversation they happened in, once.
-  template <class F>
-  static decltype(auto) naming(const Conversation& c, F&& f) {
+  template <class T>
+  static Task<T> naming(const Conversation& c, Task<T> task) {
+    std::exception_ptr named;
     try {
-      return f();
+      if constexpr (std::is_void_v<T>) {
+        co_await std::move(task);
+        co_return;
+      } else {
+        co_return co_await std::move(task);
+      }
     } catch (const Error& e) {
       const std::string prefix = "conversation '" + c.id + "'";
       if (std::string_view(e.what()).starts_with(prefix)) throw;
-      std::rethrow_exception(e.with_prefix(prefix + ": "));
+      named = e.with_prefix(prefix + ": ");
     }
+    std::rethrow_exception(named);
   }
 
-  Result online(const Conversation& c, const Stream& stream) {
+  // The decode loop, as the paper reads: draft a chunk, bridge it to the strong tokens, score the
+  // settled ones, judge each, stop at the switch, and let the strong model continue.
+  Task<Result> online(const Conversation& c, const Stream& stream) {
     Trace trace(c, Mode::online, settings(Mode::online));
     AnswerStream answer(stream, strong_.stops());
-    const StrongPrompt prompt = trace.strong([&] { return strong_.prompt(c); });
-    trace.strong([&] { strong_.start(); });
+    const StrongPrompt prompt = co_await trace.strong([&] { return strong_.prompt(c); });
+    co_await trace.strong([&] { strong_.start(); });
     rule_.reset();
     std::vector<Token> judged;  // drafted strong tokens the rule has seen, in order; all are kept
     std::size_t held = 0;       // tokens the strong sequence holds (prompt + judged)
@@ -108,23 +139,23 @@ class WeakToStrongDecoder {
     if (rule_.skips_draft())
       handoff = Handoff{DraftEnd::switched, 0};
     else
-      trace.weak([&] { weak_.start(c, limits_.draft_max_tokens); });
+      co_await trace.weak([&] { return weak_.start(c, limits_.draft_max_tokens); });
     while (!handoff) {
       if (answer.cancelled()) {
         handoff = Handoff{DraftEnd::cancelled, judged.size()};
         break;
       }
-      trace.generated(trace.weak([&] { return weak_.draft(limits_.chunk); }));  // 1. draft a chunk
+      trace.generated(co_await trace.weak([&] { return weak_.draft(limits_.chunk); }));  // 1. draft a chunk
       const DraftView draft = weak_.view();
-      const BridgedDraft bridged = trace.strong([&] { return strong_.bridge(prompt, draft); });  // 2. its strong tokens
+      const BridgedDraft bridged = co_await trace.strong([&] { return strong_.bridge(prompt, draft); });  // 2. its strong tokens
       if (const std::size_t same = unchanged_prefix(judged, bridged); same < judged.size())
         rejudge(trace, judged, same);  // re-tokenizing changed judged tokens: judge again from there
       const auto fresh =
           std::span<const Token>(bridged.tokens)
               .subspan(prompt.tokens.size() + judged.size(), bridged.stable - std::min(bridged.stable, judged.size()));
       const std::vector<Token> context = with_prompt(prompt, judged);
-      const auto probs =
-          trace.strong([&] { return strong_.probabilities(context, fresh); });  // 3. score the settled ones
+      const std::vector<double> probs =
+          co_await trace.strong([&] { return strong_.probabilities(context, fresh); });  // 3. score the settled ones
       if (!fresh.empty()) trace.read(held, context.size(), fresh.size());
       for (std::size_t i = 0; i < probs.size() && !handoff; ++i) {
         judged.push_back(fresh[i]);
@@ -132,20 +163,20 @@ class WeakToStrongDecoder {
         trace.judged(probs[i], verdict);
         if (verdict.switch_here) handoff = Handoff{DraftEnd::switched, judged.size()};
       }
-      if (stream.draft)
-        answer.draft(trace.strong([&] { return strong_.detokenize(judged); }));  // judged tokens are final
+      if (stream.draft)  // judged tokens are final
+        answer.draft(co_await trace.strong([&] { return strong_.detokenize(judged); }));
       if (!handoff && draft.ended) handoff = Handoff{weak_.end_reason(), judged.size()};
     }
     const auto kept = std::span<const Token>(judged).first(handoff->kept);  // 5. stop at the switch
     if (!rule_.skips_draft()) trace.drafted(weak_.view().text);
-    trace.keep_draft(*handoff, kept, trace.strong([&] { return strong_.detokenize(kept); }));
+    trace.keep_draft(*handoff, kept, co_await trace.strong([&] { return strong_.detokenize(kept); }));
     answer.draft(trace.accepted_text());
     const std::vector<Token> context = with_prompt(prompt, kept);
     trace.read(held, context.size(), 0);
-    const Continuation continuation = trace.strong_writes(answer, [&] {  // 6. the strong model continues
+    const Continuation continuation = co_await trace.strong_writes(answer, [&] {  // 6. the strong model continues
       return strong_.continue_writing(context, budget(kept.size()), answer);
     });
-    return trace.finish(continuation, strong_.stops());
+    co_return trace.finish(continuation, strong_.stops());
   }
 
   // Forgets the judged tokens from `keep` on and replays the rule over the ones before.
@@ -156,19 +187,19 @@ class WeakToStrongDecoder {
     for (std::size_t k = 0; k < keep; ++k) trace.judged(probs[k], rule_.observe(probs[k]));
   }
 
-  Result offline(const Conversation& c, const Stream& stream) {
-    OfflineWork work = draft_pass(c, stream);
-    score_pass(work);
-    return continue_pass(work, stream);
+  Task<Result> offline(const Conversation& c, const Stream& stream) {
+    OfflineWork work = co_await draft_pass(c, stream);
+    co_await score_pass(work);
+    co_return co_await continue_pass(work, stream);
   }
 
-  OfflineWork draft_pass(const Conversation& c, const Stream& stream) {
+  Task<OfflineWork> draft_pass(const Conversation& c, const Stream& stream) {
     OfflineWork work(c, Trace(c, Mode::offline, settings(Mode::offline)));
     Trace& trace = work.trace_;
     if (!rule_.skips_draft()) {
-      trace.weak([&] { weak_.start(c, limits_.draft_max_tokens); });
+      co_await trace.weak([&] { return weak_.start(c, limits_.draft_max_tokens); });
       while (!stream.cancel.stop_requested() && !weak_.view().ended)
-        trace.generated(trace.weak([&] { return weak_.draft(limits_.draft_max_tokens); }));
+        trace.generated(co_await trace.weak([&] { return weak_.draft(limits_.draft_max_tokens); }));
       const DraftView view = weak_.view();
       work.draft_text_.assign(view.text);
       work.draft_tokens_.assign(view.tokens.begin(), view.tokens.end());
@@ -176,23 +207,22 @@ class WeakToStrongDecoder {
       trace.drafted(view.text);
     }
     trace.leave();
-    return work;
+    co_return work;
   }
 
-  void score_pass(OfflineWork& work) {
+  Task<void> score_pass(OfflineWork& work) {
     Trace& trace = work.trace_;
     trace.enter();
-    work.prompt_ = trace.strong([&] { return strong_.prompt(*work.conversation_); });
+    work.prompt_ = co_await trace.strong([&] { return strong_.prompt(*work.conversation_); });
     if (!rule_.skips_draft()) {
       const DraftView view{work.draft_text_, work.draft_tokens_, work.draft_text_.size(), work.draft_tokens_.size(),
                            true};
-      const BridgedDraft bridged = trace.strong([&] { return strong_.bridge(work.prompt_, view); });
+      const BridgedDraft bridged = co_await trace.strong([&] { return strong_.bridge(work.prompt_, view); });
       work.drafted_.assign(bridged.tokens.begin() + static_cast<std::ptrdiff_t>(bridged.prompt_tokens),
                            bridged.tokens.end());
-      const auto probs = trace.strong([&] {
-        strong_.start();
-        return strong_.probabilities(work.prompt_.tokens, work.drafted_);
-      });
+      co_await trace.strong([&] { strong_.start(); });
+      const std::vector<double> probs =
+          co_await trace.strong([&] { return strong_.probabilities(work.prompt_.tokens, work.drafted_); });
       std::size_t held = 0;
       if (!work.drafted_.empty()) trace.read(held, work.prompt_.tokens.size(), work.drafted_.size());
       rule_.reset();
@@ -208,36 +238,36 @@ class WeakToStrongDecoder {
     trace.leave();
   }
 
-  Result continue_pass(OfflineWork& work, const Stream& stream) {
+  Task<Result> continue_pass(OfflineWork& work, const Stream& stream) {
     Trace& trace = work.trace_;
     trace.enter();
     AnswerStream answer(stream, strong_.stops());
     if (answer.cancelled() && !rule_.skips_draft()) work.handoff_ = Handoff{DraftEnd::cancelled, 0};
-    trace.strong([&] { strong_.start(); });  // pass 3 reads prompt + kept draft from scratch
+    co_await trace.strong([&] { strong_.start(); });  // pass 3 reads prompt + kept draft from scratch
     const auto kept = std::span<const Token>(work.drafted_).first(work.handoff_.kept);
-    trace.keep_draft(work.handoff_, work.drafted_, trace.strong([&] { return strong_.detokenize(kept); }));
+    trace.keep_draft(work.handoff_, work.drafted_, co_await trace.strong([&] { return strong_.detokenize(kept); }));
     answer.draft(trace.accepted_text());
     const std::vector<Token> context = with_prompt(work.prompt_, kept);
     std::size_t held = 0;
     trace.read(held, context.size(), 0);
-    const Continuation continuation =
-        trace.strong_writes(answer, [&] { return strong_.continue_writing(context, budget(kept.size()), answer); });
-    return trace.finish(continuation, strong_.stops());
+    const Continuation continuation = co_await trace.strong_writes(
+        answer, [&] { return strong_.continue_writing(context, budget(kept.size()), answer); });
+    co_return trace.finish(continuation, strong_.stops());
   }
 
-  Result weak_only(const Conversation& c, const Stream& stream) {
+  Task<Result> weak_only(const Conversation& c, const Stream& stream) {
     Trace trace(c, Mode::online, settings(Mode::online));
     const StopStrings none;  // the drafter cuts its own stop strings
     AnswerStream answer(stream, none);
-    trace.weak([&] { weak_.start(c, limits_.max_tokens); });
+    co_await trace.weak([&] { return weak_.start(c, limits_.max_tokens); });
     while (!answer.cancelled() && !weak_.view().ended) {
-      trace.generated(trace.weak([&] { return weak_.draft(limits_.chunk); }));
+      trace.generated(co_await trace.weak([&] { return weak_.draft(limits_.chunk); }));
       const DraftView draft = weak_.view();
       answer.draft(draft.text.substr(0, draft.settled_bytes));
     }
     answer.draft(weak_.view().text);
     answer.finish();
-    return trace.finish_weak_only(answer.cancelled() ? DraftEnd::cancelled : weak_.end_reason(), weak_.view().text);
+    co_return trace.finish_weak_only(answer.cancelled() ? DraftEnd::cancelled : weak_.end_reason(), weak_.view().text);
   }
 
   // How many judged tokens the new bridge still gives at the same positions.

@@ -53,4 +53,10 @@ class ProviderError : public ErrorKind<ProviderError, Error> {
   using ErrorKind::ErrorKind;
 };
 
+// A conversation given up before it ended: cancelled before it started, or its loop shut down.
+class CancelledError : public ErrorKind<CancelledError, Error> {
+ public:
+  using ErrorKind::ErrorKind;
+};
+
 }  // namespace wsd

@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "wsd/core/conversation.hpp"
 #include "wsd/core/result.hpp"
 #include "wsd/core/stream.hpp"
+#include "wsd/core/task.hpp"
 #include "wsd/core/timing.hpp"
 #include "wsd/text/stop_strings.hpp"
 
@@ -42,33 +44,29 @@ class Trace {
   void enter() { start_ = Clock::now(); }
   void leave() { r_.timing.total_s += std::chrono::duration<double>(Clock::now() - start_).count(); }
 
-  // A call to the weak or the strong side, timed as that side's time.
+  // A call to the weak or the strong side, timed as that side's time: co_await trace.weak(f)
+  // gives what f() gives once awaited (f may be synchronous, or return a Task or a model call).
+  // With many conversations in flight the time includes the wait for the call's batch.
   template <class F>
-  decltype(auto) weak(F&& f) {
-    const ScopedTimer timer(r_.timing.weak_s);
-    return f();
+  Task<awaited_t<F>> weak(F f) {
+    return timed(r_.timing.weak_s, std::move(f));
   }
   template <class F>
-  decltype(auto) strong(F&& f) {
-    const ScopedTimer timer(r_.timing.strong_s);
-    return f();
+  Task<awaited_t<F>> strong(F f) {
+    return timed(r_.timing.strong_s, std::move(f));
   }
   // The strong side writing the continuation into `stream`: its time less the stream's own (the
   // stop-string hold-back and the caller's sinks).
   template <class F>
-  Continuation strong_writes(const AnswerStream& stream, F&& f) {
+  Task<Continuation> strong_writes(const AnswerStream& stream, F f) {
     const double stream_before = stream.seconds();
     double seconds = 0.0;
-    Continuation out;
-    {
-      const ScopedTimer timer(seconds);
-      out = f();
-    }
+    Continuation out = co_await timed(seconds, std::move(f));
     seconds -= stream.seconds() - stream_before;
     r_.timing.strong_s += seconds;
     r_.timing.strong_write_s += seconds;
     r_.continuation_tokens = out.tokens;
-    return out;
+    co_return out;
   }
 
   // The weak model generated n more tokens.
@@ -129,6 +127,16 @@ class Trace {
     leave();
     r_.timing.decoder_s = std::max(0.0, r_.timing.total_s - r_.timing.weak_s - r_.timing.strong_s);
     return std::move(r_);
+  }
+
+  // Awaits f() and adds the time it took to `seconds`.
+  template <class F, class R = awaited_t<F>>
+  static Task<R> timed(double& seconds, F f) {
+    const ScopedTimer timer(seconds);
+    if constexpr (std::is_void_v<R>)
+      co_await awaited(f);
+    else
+      co_return co_await awaited(f);
   }
 
   Clock::time_point start_;

@@ -9,6 +9,7 @@
 
 #include "wsd/core/concepts.hpp"
 #include "wsd/core/settings.hpp"
+#include "wsd/core/task.hpp"
 #include "wsd/sampling/sampler.hpp"
 #include "wsd/text/bridge.hpp"
 #include "wsd/text/prompt_templates.hpp"
@@ -31,7 +32,8 @@ class WeakDrafter {
   explicit WeakDrafter(Provider& provider) requires std::same_as<Template, ChatTemplate<Provider>>
       : WeakDrafter(provider, ChatTemplate<Provider>(provider)) {}
 
-  void start(const Conversation& conversation, std::size_t max_tokens) {
+  // Reads the prompt; the row for the first token is then at hand.
+  Task<void> start(const Conversation& conversation, std::size_t max_tokens) {
     text_.clear();
     tokens_.clear();
     token_ends_.clear();
@@ -42,14 +44,19 @@ class WeakDrafter {
     model().rollback(0);
     const auto prompt = tokenize_with_bos(model(), template_.render(conversation));
     const std::size_t last = prompt.size() - 1;
-    next_ = model().append(prompt, std::span<const std::size_t>(&last, 1));
+    next_ = co_await appending(model(), prompt, std::span<const std::size_t>(&last, 1));
   }
 
   // Writes up to n more tokens; returns how many the model generated (an end token included).
-  std::size_t draft(std::size_t n) {
+  Task<std::size_t> draft(std::size_t n) {
     const std::size_t before = generated_;
-    for (std::size_t i = 0; i < n && reason_ == DraftEnd::none; ++i) step();
-    return generated_ - before;
+    for (std::size_t i = 0; i < n && reason_ == DraftEnd::none; ++i) {
+      const Token t = next_token();
+      if (reason_ != DraftEnd::none) break;
+      const std::size_t row = 0;
+      next_ = co_await appending(model(), std::span<const Token>(&t, 1), std::span<const std::size_t>(&row, 1));
+    }
+    co_return generated_ - before;
   }
 
   // The draft so far. Settled: all once ended, else the text no stop string can still cut.
@@ -73,7 +80,9 @@ class WeakDrafter {
  private:
   Provider& model() { return provider_.get(); }
 
-  void step() {
+  // Samples the next token from the row at hand and adds it to the draft; ends the draft at an
+  // end token, a stop string or the limit (then no row is needed for another token).
+  Token next_token() {
     if (next_.vocab != model().vocab_size())
       throw ProviderError("weak provider returned logits over " + std::to_string(next_.vocab) +
                           " tokens, its vocabulary has " + std::to_string(model().vocab_size()));
@@ -81,7 +90,7 @@ class WeakDrafter {
     ++generated_;
     if (model().special_tokens().ends_generation(t)) {
       reason_ = DraftEnd::eos;
-      return;
+      return t;
     }
     const std::size_t before = text_.size();
     text_ += model().detokenize(std::span<const Token>(&t, 1));
@@ -94,14 +103,10 @@ class WeakDrafter {
         token_ends_.pop_back();
       }
       reason_ = DraftEnd::stop;
-      return;
+      return t;
     }
-    if (generated_ >= max_tokens_) {
-      reason_ = DraftEnd::length;
-      return;
-    }
-    const std::size_t row = 0;
-    next_ = model().append(std::span<const Token>(&t, 1), std::span<const std::size_t>(&row, 1));
+    if (generated_ >= max_tokens_) reason_ = DraftEnd::length;
+    return t;
   }
 
   std::reference_wrapper<Provider> provider_;

@@ -12,6 +12,7 @@
 #include "wsd/core/errors.hpp"
 #include "wsd/core/logits.hpp"
 #include "wsd/core/settings.hpp"
+#include "wsd/core/task.hpp"
 #include "wsd/sampling/sampler.hpp"
 
 namespace wsd {
@@ -38,29 +39,29 @@ class FullRowScorer {
   }
 
   // log P(targets[i] | context, targets[..i]) for each i; the cache then holds context + targets.
-  std::vector<double> score(std::span<const Token> context, std::span<const Token> targets) {
-    prefill(context);
+  Task<std::vector<double>> score(std::span<const Token> context, std::span<const Token> targets) {
+    co_await prefill(context);
     std::vector<double> out;
     out.reserve(targets.size());
-    if (targets.empty()) return out;
+    if (targets.empty()) co_return out;
     if (const float* row = next_row()) out.push_back(log_probability(row, targets[0]));
     const std::size_t first = out.size();  // 1: targets[0] was predicted by the row at hand
-    const LogitsBlock block = append_all_rows(targets);
+    const LogitsBlock block = co_await append_all_rows(targets);
     for (std::size_t i = first; i < targets.size(); ++i)
       out.push_back(log_probability(block.row(i - first), targets[i]));
-    return out;
+    co_return out;
   }
 
   // Samples up to max_tokens after the context, one on_token call each, until it returns false.
-  WriteEnd write(std::span<const Token> context, std::size_t max_tokens, const TokenCallback& on_token) {
-    prefill(context);
-    if (max_tokens == 0) return WriteEnd::length;
-    if (!next_row()) append_all_rows({});  // recompute the row after the last context token
+  Task<WriteEnd> write(std::span<const Token> context, std::size_t max_tokens, const TokenCallback& on_token) {
+    co_await prefill(context);
+    if (max_tokens == 0) co_return WriteEnd::length;
+    if (!next_row()) co_await append_all_rows({});  // recompute the row after the last context token
     for (std::size_t written = 0;;) {
       const Token t = sampler_.sample(next_row(), vocab_size());
-      if (!on_token(t)) return WriteEnd::callback;
-      if (++written >= max_tokens) return WriteEnd::length;
-      append_all_rows(std::span<const Token>(&t, 1));
+      if (!on_token(t)) co_return WriteEnd::callback;
+      if (++written >= max_tokens) co_return WriteEnd::length;
+      co_await append_all_rows(std::span<const Token>(&t, 1));
     }
   }
 
@@ -89,25 +90,25 @@ class FullRowScorer {
 
   // Leaves the cache holding exactly `context`, sharing the prefix it already holds; the row that
   // predicts the token after the context is kept when the cache had it.
-  void prefill(std::span<const Token> context) {
+  Task<void> prefill(std::span<const Token> context) {
     std::size_t common = 0;
     while (common < history_.size() && common < context.size() && history_[common] == context[common]) ++common;
     if (common < history_.size()) truncate(common);
     if (common < context.size()) {
       const std::size_t last = context.size() - common - 1;
-      append(context.subspan(common), std::span<const std::size_t>(&last, 1));
+      co_await append(context.subspan(common), std::span<const std::size_t>(&last, 1));
     }
   }
 
   // Appends tokens with the row of each. Without the row that predicts tokens[0] at hand, the last
   // cached token is read again first: row i then predicts tokens[i], otherwise tokens[i + 1].
-  LogitsBlock append_all_rows(std::span<const Token> tokens) {
-    if (next_row()) return append(tokens, all_rows(tokens.size()));
+  Task<LogitsBlock> append_all_rows(std::span<const Token> tokens) {
+    if (next_row()) co_return co_await append(tokens, all_rows(tokens.size()));
     if (history_.empty()) throw ProviderError("cannot score or write after an empty context");
     std::vector<Token> batch{history_.back()};
     batch.insert(batch.end(), tokens.begin(), tokens.end());
     rollback(history_.size() - 1);
-    return append(batch, all_rows(batch.size()));
+    co_return co_await append(batch, all_rows(batch.size()));
   }
 
   std::span<const std::size_t> all_rows(std::size_t n) {
@@ -136,17 +137,17 @@ class FullRowScorer {
     }
   }
 
-  LogitsBlock append(std::span<const Token> tokens, std::span<const std::size_t> rows) {
+  Task<LogitsBlock> append(std::span<const Token> tokens, std::span<const std::size_t> rows) {
     block_start_ = history_.size();
     block_rows_.assign(rows.begin(), rows.end());
-    block_ = model().append(tokens, rows);
+    block_ = co_await appending(model(), tokens, rows);
     if (block_.rows != rows.size() || block_.vocab != model().vocab_size())
       throw ProviderError("strong provider returned a " + std::to_string(block_.rows) + " x " +
                           std::to_string(block_.vocab) + " logits block, expected " + std::to_string(rows.size()) +
                           " x " + std::to_string(model().vocab_size()));
     history_.insert(history_.end(), tokens.begin(), tokens.end());
     next_ = (!rows.empty() && rows.back() == tokens.size() - 1) ? Next::in_block : Next::none;
-    return block_;
+    co_return block_;
   }
 
   enum class Next { none, in_block, kept };

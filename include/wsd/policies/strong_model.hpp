@@ -15,6 +15,7 @@
 #include "wsd/core/concepts.hpp"
 #include "wsd/core/settings.hpp"
 #include "wsd/core/stream.hpp"
+#include "wsd/core/task.hpp"
 #include "wsd/text/bridge.hpp"
 #include "wsd/text/prompt_templates.hpp"
 #include "wsd/text/stop_strings.hpp"
@@ -61,9 +62,9 @@ class StrongModel {
 
   // P(targets[i] | context, targets[..i]) for each drafted target, from the model's own
   // distribution (never a sampler's).
-  std::vector<double> probabilities(std::span<const Token> context, std::span<const Token> targets) {
-    if (targets.empty()) return {};  // nothing to ask the model
-    std::vector<double> p = model().score(context, targets);
+  Task<std::vector<double>> probabilities(std::span<const Token> context, std::span<const Token> targets) {
+    if (targets.empty()) co_return std::vector<double>{};  // nothing to ask the model
+    std::vector<double> p = co_await awaited([&] { return model().score(context, targets); });
     if (p.size() != targets.size())
       throw ProviderError("strong model returned " + std::to_string(p.size()) + " log-probabilities for " +
                           std::to_string(targets.size()) + " targets");
@@ -72,29 +73,30 @@ class StrongModel {
         throw ProviderError("strong model returned log p = " + std::to_string(x) + ", not a log-probability");
       x = std::exp(x);
     }
-    return p;
+    co_return p;
   }
 
   // Writes at most max_tokens after the context (prompt + kept draft), until an end token, a stop
   // string in the answer or a cancel; streams the answer's final text as it is written.
-  Continuation continue_writing(std::span<const Token> context, std::size_t max_tokens, AnswerStream& stream) {
+  Task<Continuation> continue_writing(std::span<const Token> context, std::size_t max_tokens, AnswerStream& stream) {
     Continuation out;
     if (stream.cancelled()) {
       out.reason = ContinuationEnd::cancelled;
-      return out;
+      co_return out;
     }
     WriteEnd end;
     if constexpr (TextWriter<Model>) {
-      end = model().write_text(context, max_tokens,
-                               [&](std::string_view piece) { return accept_text(piece, out, stream); });
+      const PieceCallback on_piece = [&](std::string_view piece) { return accept_text(piece, out, stream); };
+      end = co_await awaited([&] { return model().write_text(context, max_tokens, on_piece); });
       out.tokens = model().tokenize(out.text);  // the server's tokens of what it wrote
     } else {
-      end = model().write(context, max_tokens, [&](Token t) { return accept_written(t, out, stream); });
+      const TokenCallback on_token = [&](Token t) { return accept_written(t, out, stream); };
+      end = co_await awaited([&] { return model().write(context, max_tokens, on_token); });
     }
     if (end == WriteEnd::eos) out.reason = ContinuationEnd::eos;
     if (end == WriteEnd::length) out.reason = ContinuationEnd::length;
     if (!stream.finish() && out.reason != ContinuationEnd::stop) out.reason = ContinuationEnd::cancelled;
-    return out;
+    co_return out;
   }
 
   std::string detokenize(std::span<const Token> tokens) const { return model().detokenize(tokens); }

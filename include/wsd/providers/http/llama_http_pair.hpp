@@ -6,7 +6,6 @@
 #include <deque>
 #include <memory>
 
-#include "wsd/batch/batch_scheduler.hpp"
 #include "wsd/compose/make_decoder.hpp"
 #include "wsd/providers/llama/llama_cpp.hpp"
 #include "wsd/providers/http/openai_http.hpp"
@@ -18,12 +17,11 @@ class LlamaHttpPair {
   // `sampling`: the strong model's (the server samples); config.continuation in the tools.
   LlamaHttpPair(std::shared_ptr<const LlamaModel> weak, std::shared_ptr<const OpenAIServer> strong, std::size_t n,
                 SamplingParams sampling)
-      : scheduler_(n > 1 ? std::make_unique<BatchScheduler>() : nullptr),
-        weak_context_(std::make_shared<LlamaContext>(std::move(weak), n, scheduler_.get())),
+      : weak_context_(std::make_shared<LlamaContext>(std::move(weak), n)),
         server_(std::move(strong)) {
     for (std::size_t i = 0; i < n; ++i) {
       weak_.emplace_back(weak_context_, i);
-      strong_.emplace_back(server_, sampling, scheduler_.get());
+      strong_.emplace_back(server_, sampling);
     }
   }
   LlamaHttpPair(const LlamaHttpPair&) = delete;
@@ -32,7 +30,6 @@ class LlamaHttpPair {
   std::size_t size() const { return weak_.size(); }
   LlamaSequence& weak(std::size_t i) { return weak_.at(i); }
   OpenAISequence& strong(std::size_t i) { return strong_.at(i); }
-  BatchScheduler* scheduler() { return scheduler_.get(); }
   const OpenAIServer& server() const { return *server_; }
   // The server's sampling for the next answers (e.g. another sample's seed).
   void set_sampling(const SamplingParams& sampling) {
@@ -45,7 +42,6 @@ class LlamaHttpPair {
   }
 
  private:
-  std::unique_ptr<BatchScheduler> scheduler_;  // outlives the context that reports to it
   std::shared_ptr<LlamaContext> weak_context_;
   std::shared_ptr<const OpenAIServer> server_;
   std::deque<LlamaSequence> weak_;

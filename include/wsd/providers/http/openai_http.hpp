@@ -25,7 +25,6 @@
 #include <utility>
 #include <vector>
 
-#include "wsd/batch/batch_scheduler.hpp"
 #include "wsd/core/concepts.hpp"
 #include "wsd/core/errors.hpp"
 #include "wsd/providers/http/http_client.hpp"
@@ -364,35 +363,29 @@ class OpenAIServer {
 // local model's calls (the drafter's, with a BatchScheduler) does not wait for this thread.
 class OpenAISequence {
  public:
-  explicit OpenAISequence(std::shared_ptr<const OpenAIServer> server, SamplingParams sampling = {},
-                          BatchScheduler* scheduler = nullptr)
-      : server_(std::move(server)), sampling_(sampling), scheduler_(scheduler) {}
+  explicit OpenAISequence(std::shared_ptr<const OpenAIServer> server, SamplingParams sampling = {})
+      : server_(std::move(server)), sampling_(sampling) {}
 
   std::size_t vocab_size() const { return server_->vocab_size(); }
   const SpecialTokens& special_tokens() const { return server_->special_tokens(); }
   std::vector<Token> tokenize(std::string_view text) const {
-    const BatchScheduler::Away away(scheduler_);
     return server_->tokenize(text);
   }
   std::string token_text(Token t) const {
-    const BatchScheduler::Away away(scheduler_);
     return server_->token_text(t);
   }
   std::string detokenize(std::span<const Token> tokens) const {
-    const BatchScheduler::Away away(scheduler_);
     return server_->detokenize(tokens);
   }
 
   std::vector<double> score(std::span<const Token> context, std::span<const Token> targets) {
     std::vector<Token> all(context.begin(), context.end());
     all.insert(all.end(), targets.begin(), targets.end());
-    const BatchScheduler::Away away(scheduler_);
     return server_->score(all, targets.size());
   }
 
   // The server's stream as it comes (what StrongModel uses: see TextWriter).
   WriteEnd write_text(std::span<const Token> context, std::size_t max_tokens, const PieceCallback& on_piece) {
-    const BatchScheduler::Away away(scheduler_);  // the callback may call back into this sequence
     return server_->write_text(context, max_tokens, sampling_, on_piece);
   }
 
@@ -418,7 +411,6 @@ class OpenAISequence {
  private:
   std::shared_ptr<const OpenAIServer> server_;
   SamplingParams sampling_;
-  BatchScheduler* scheduler_;
 };
 
 }  // namespace wsd

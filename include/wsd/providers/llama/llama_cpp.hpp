@@ -5,6 +5,7 @@
 #include <llama.h>
 
 #include <algorithm>
+#include <coroutine>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -15,8 +16,8 @@
 #include <thread>
 #include <vector>
 
-#include "wsd/batch/batch_scheduler.hpp"
 #include "wsd/core/concepts.hpp"
+#include "wsd/core/engine.hpp"
 #include "wsd/core/errors.hpp"
 #include "wsd/providers/llama/cpu_check.hpp"
 #include "wsd/text/strings.hpp"
@@ -257,16 +258,16 @@ inline bool same_vocabulary(const LlamaModel& a, const LlamaModel& b) {
 }
 
 // One llama_context over a shared LlamaModel holding up to `sequences` sequences, each its own KV
-// stream of options.context tokens. Calls of its sequences made on several threads that take part
-// in a BatchScheduler are merged: one batch mixes the tokens of many sequences (a seq_id each) in
-// llama_decode calls of at most options.batch tokens, and each sequence gets its own rows back.
-// Without a scheduler a call runs at once. In batch-invariant mode the physical batches stay at
-// most kInvariantUbatch tokens, so a sequence's logits do not depend on what shared its batches.
-class LlamaContext : public BatchScheduler::Engine {
+// stream of options.context tokens: an Engine. The calls of its sequences that an engine loop
+// gathers run as one batch: it mixes the tokens of many sequences (a seq_id each) in llama_decode
+// calls of at most options.batch tokens, and each sequence gets its own rows back. A call made
+// without a loop runs at once (calls from several threads one after another). In batch-invariant
+// mode the physical batches stay at most kInvariantUbatch tokens, so a sequence's logits do not
+// depend on what shared its batches.
+class LlamaContext : public Engine {
  public:
-  explicit LlamaContext(std::shared_ptr<const LlamaModel> model, std::size_t sequences = 1,
-                        BatchScheduler* scheduler = nullptr)
-      : Engine(scheduler), model_(std::move(model)), sequences_(sequences) {
+  explicit LlamaContext(std::shared_ptr<const LlamaModel> model, std::size_t sequences = 1)
+      : model_(std::move(model)), sequences_(sequences) {
     const LlamaOptions& options = model_->options();
     if (sequences == 0 || sequences > 256)
       throw InputError("a llama.cpp context holds 1 to 256 sequences, not " + std::to_string(sequences));
@@ -305,7 +306,7 @@ class LlamaContext : public BatchScheduler::Engine {
 
   // One sequence's call: drop its cache from `keep` on, then append tokens at `keep` and return
   // the rows asked for (pointing into llama.cpp's output when they are there, else into `copy`).
-  struct Call : BatchScheduler::Request {
+  struct Call : EngineCall {
     llama_seq_id seq = 0;
     std::size_t keep = 0;  // tokens of the sequence that stay cached
     std::size_t held = 0;  // tokens its cache holds now
@@ -314,12 +315,11 @@ class LlamaContext : public BatchScheduler::Engine {
     std::vector<float>* copy = nullptr;
     LogitsBlock out;
   };
-  void call(Call& c) { submit(c); }
 
  private:
   struct ContextFree { void operator()(llama_context* c) const { llama_free(c); } };
 
-  void run(const std::vector<BatchScheduler::Request*>& requests) override {
+  void run(std::span<EngineCall* const> requests) override {
     std::vector<Call*> calls;
     calls.reserve(requests.size());
     for (auto* r : requests) calls.push_back(static_cast<Call*>(r));
@@ -363,7 +363,7 @@ class LlamaContext : public BatchScheduler::Engine {
     const std::size_t batch = static_cast<std::size_t>(model_->options().batch);
     // llama.cpp's own output stays valid until the context decodes again; with other sequences in
     // it that may happen before a sequence's next call, so their rows are copied.
-    const bool shared = sequences_ > 1 || scheduler();
+    const bool shared = sequences_ > 1;
     for (Call* c : calls) {
       c->out = {nullptr, 0, n_vocab};
       c->copy->clear();  // a retry starts afresh
@@ -454,34 +454,34 @@ class LlamaSequence {
 
   // Appends tokens to the KV cache and returns the logits of the rows asked for (ascending indices
   // into tokens). Everything is checked before llama.cpp sees it; a failing call leaves the cache
-  // where it was. With a scheduler the call joins the next batch of the context.
+  // where it was. append() runs at once; co_await append_async() joins its context's next batch
+  // when an engine loop runs the awaiting coroutine.
   LogitsBlock append(std::span<const Token> tokens, std::span<const std::size_t> rows) {
-    if (length_ + tokens.size() > context_size())
-      throw ContextOverflowError(path() + ": " + std::to_string(length_ + tokens.size()) +
-                                 " tokens do not fit its context window of " + std::to_string(context_size()) +
-                                 " tokens (shorten the conversation, lower the token limits or raise the context)");
-    for (Token t : tokens) model_->check_token(t);
-    for (std::size_t r = 0; r < rows.size(); ++r)
-      if (rows[r] >= tokens.size() || (r > 0 && rows[r] <= rows[r - 1]))
-        throw ProviderError(path() + ": append: rows must be ascending indices into the " +
-                            std::to_string(tokens.size()) + " tokens appended");
+    LlamaContext::Call call = prepare(tokens, rows);
     if (tokens.empty()) return {nullptr, 0, vocab_size()};
-    LlamaContext::Call call;
-    call.seq = seq_;
-    call.keep = length_;
-    call.held = held_;
-    call.tokens = tokens;
-    call.rows = rows;
-    call.copy = &logits_;
-    try {
-      context_->call(call);
-    } catch (...) {
-      held_ = std::min(held_, call.keep);
-      throw;
+    context_->run_now(call);
+    return finish(call);
+  }
+
+  class Append {
+   public:
+    Append(LlamaSequence& sequence, LlamaContext::Call call) : sequence_(sequence), call_(std::move(call)) {}
+    bool await_ready() const noexcept { return call_.tokens.empty(); }
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> h) {
+      return post_or_run(sequence_.context_, call_, h);
     }
-    held_ = call.held;
-    length_ += tokens.size();
-    return call.out;
+    LogitsBlock await_resume() {
+      if (call_.tokens.empty()) return {nullptr, 0, sequence_.vocab_size()};
+      return sequence_.finish(call_);
+    }
+
+   private:
+    LlamaSequence& sequence_;
+    LlamaContext::Call call_;
+  };
+  Append append_async(std::span<const Token> tokens, std::span<const std::size_t> rows) {
+    return Append(*this, prepare(tokens, rows));
   }
 
   // Shortens the sequence to n tokens (the cache drops the rest with the next append).
@@ -493,6 +493,38 @@ class LlamaSequence {
   llama_seq_id seq_id() const { return seq_; }
 
  private:
+  // The call for an append, checked.
+  LlamaContext::Call prepare(std::span<const Token> tokens, std::span<const std::size_t> rows) {
+    if (length_ + tokens.size() > context_size())
+      throw ContextOverflowError(path() + ": " + std::to_string(length_ + tokens.size()) +
+                                 " tokens do not fit its context window of " + std::to_string(context_size()) +
+                                 " tokens (shorten the conversation, lower the token limits or raise the context)");
+    for (Token t : tokens) model_->check_token(t);
+    for (std::size_t r = 0; r < rows.size(); ++r)
+      if (rows[r] >= tokens.size() || (r > 0 && rows[r] <= rows[r - 1]))
+        throw ProviderError(path() + ": append: rows must be ascending indices into the " +
+                            std::to_string(tokens.size()) + " tokens appended");
+    LlamaContext::Call call;
+    call.seq = seq_;
+    call.keep = length_;
+    call.held = held_;
+    call.tokens = tokens;
+    call.rows = rows;
+    call.copy = &logits_;
+    return call;
+  }
+
+  // The sequence after its call ran: longer by the tokens, or where it was if the call failed.
+  LogitsBlock finish(LlamaContext::Call& call) {
+    if (call.error) {
+      held_ = std::min(held_, call.keep);
+      std::rethrow_exception(call.error);
+    }
+    held_ = call.held;
+    length_ += call.tokens.size();
+    return call.out;
+  }
+
   std::shared_ptr<LlamaContext> context_;
   std::shared_ptr<const LlamaModel> model_;
   llama_seq_id seq_ = 0;
@@ -511,6 +543,7 @@ class LlamaProvider : public LlamaSequence {
 
 static_assert(Vocabulary<LlamaModel>);
 static_assert(ChatProvider<LlamaSequence>);
+static_assert(BatchedLogitsProvider<LlamaSequence>);
 static_assert(ChatProvider<LlamaProvider>);
 
 }  // namespace wsd

@@ -1,14 +1,13 @@
 #pragma once
-// Two llama.cpp models with n sequences each, their calls merged by one BatchScheduler: what n
-// conversations in flight need. decoders(config) makes one decoder per worker for
-// wsd::decode_parallel / wsd::decode_offline_batched.
+// Two llama.cpp models with n sequences each (one context per model, an engine each): what n
+// conversations in flight need. decoders(config) makes one decoder per slot for a wsd::DecodeLoop
+// (or wsd::decode_parallel / wsd::decode_offline_batched), whose engine loop batches their calls.
 #include <cstddef>
 #include <deque>
 #include <memory>
 #include <thread>
 #include <vector>
 
-#include "wsd/batch/batch_scheduler.hpp"
 #include "wsd/compose/make_decoder.hpp"
 #include "wsd/providers/llama/llama_cpp.hpp"
 
@@ -24,9 +23,8 @@ inline std::size_t default_parallel() {
 class LlamaPairSequences {
  public:
   LlamaPairSequences(std::shared_ptr<const LlamaModel> weak, std::shared_ptr<const LlamaModel> strong, std::size_t n)
-      : scheduler_(n > 1 ? std::make_unique<BatchScheduler>() : nullptr),  // one: calls run at once
-        weak_context_(std::make_shared<LlamaContext>(std::move(weak), n, scheduler_.get())),
-        strong_context_(std::make_shared<LlamaContext>(std::move(strong), n, scheduler_.get())) {
+      : weak_context_(std::make_shared<LlamaContext>(std::move(weak), n)),
+        strong_context_(std::make_shared<LlamaContext>(std::move(strong), n)) {
     for (std::size_t i = 0; i < n; ++i) {
       weak_.emplace_back(weak_context_, i);
       strong_.emplace_back(strong_context_, i);
@@ -38,7 +36,6 @@ class LlamaPairSequences {
   std::size_t size() const { return weak_.size(); }
   LlamaSequence& weak(std::size_t i) { return weak_.at(i); }
   LlamaSequence& strong(std::size_t i) { return strong_.at(i); }
-  BatchScheduler* scheduler() { return scheduler_.get(); }
   const LlamaContext& weak_context() const { return *weak_context_; }
   const LlamaContext& strong_context() const { return *strong_context_; }
 
@@ -49,7 +46,6 @@ class LlamaPairSequences {
   }
 
  private:
-  std::unique_ptr<BatchScheduler> scheduler_;  // outlives the contexts that report to it
   std::shared_ptr<LlamaContext> weak_context_, strong_context_;
   std::deque<LlamaSequence> weak_, strong_;
 };
