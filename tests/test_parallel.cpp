@@ -404,7 +404,7 @@ class Later : public wsd::Engine {
  public:
   explicit Later(int polls) : polls_(polls) {}
   bool completes_later() const override { return true; }
-  void poll(std::chrono::milliseconds, std::vector<wsd::EngineCall*>& finished) override {
+  void poll(const wsd::CallQueue*, std::chrono::milliseconds, std::vector<wsd::EngineCall*>& finished) override {
     for (auto& [call, left] : flight_)
       if (--left == 0) finished.push_back(call);
     std::erase_if(flight_, [](const auto& f) { return f.second <= 0; });

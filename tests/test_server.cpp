@@ -159,7 +159,7 @@ TEST_CASE("the server's API key and model name: a clear error when either is wro
   auto remote = connect(server.url(), "", "secret-token-123");
   wsd::OpenAISequence sequence(remote);
   const auto tokens = wsd::tokenize_with_bos(sequence, "The capital of France is Paris");
-  const auto p = sequence.score(std::span(tokens).first(tokens.size() - 1), std::span(tokens).last(1));
+  const auto p = wsd::run_now(sequence.score(std::span(tokens).first(tokens.size() - 1), std::span(tokens).last(1)));
   REQUIRE(p.size() == 1);
   CHECK((p[0] < 0.0 && p[0] > -5.0));  // " Paris" after "The capital of France is"
 }

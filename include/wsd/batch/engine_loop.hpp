@@ -32,8 +32,11 @@ class EngineLoop final : public CallQueue {
   // Coroutines still in flight are destroyed without being resumed (their calls given up); a
   // caller that wants their ends drains first (cancel them, then run until idle).
   ~EngineLoop() {
-    for (Queue& q : queues_)
+    for (Queue& q : queues_) {
       for (EngineCall* c : q.in_flight) q.engine->abandon(*c);
+      std::vector<EngineCall*> gone;  // collected, not resumed: the engine forgets them
+      if (!q.in_flight.empty()) q.engine->poll(this, std::chrono::milliseconds(0), gone);
+    }
     queues_.clear();
     tasks_.clear();
   }
@@ -78,7 +81,7 @@ class EngineLoop final : public CallQueue {
     for (std::size_t i = 0; i < queues_.size(); ++i) {  // by index: resuming may add queues
       if (queues_[i].in_flight.empty()) continue;
       std::vector<EngineCall*> finished;
-      queues_[i].engine->poll(worked ? std::chrono::milliseconds(0) : wait, finished);
+      queues_[i].engine->poll(this, worked ? std::chrono::milliseconds(0) : wait, finished);
       for (EngineCall* c : finished) {
         auto& flight = queues_[i].in_flight;
         flight.erase(std::remove(flight.begin(), flight.end(), c), flight.end());

@@ -15,10 +15,11 @@
 
 namespace wsd {
 
-// One call waiting for its engine: the coroutine to resume once it is done, and its error if it
-// failed. An engine's own call type derives from it.
+// One call waiting for its engine: the coroutine to resume once it is done, the loop it belongs
+// to, and its error if it failed. An engine's own call type derives from it.
 struct EngineCall {
   std::coroutine_handle<> waiter;
+  const CallQueue* queue = nullptr;
   std::exception_ptr error;
 };
 
@@ -49,10 +50,12 @@ class Engine {
   }
 
   // Engines whose calls finish after run() returns (requests to a server). poll() waits up to
-  // `wait` for progress and appends the calls that finished; abandon() gives up a call in flight
-  // (it finishes at the next poll with an error); wake() ends a poll early from another thread.
+  // `wait` for progress and appends the calls of loop `mine` that finished; abandon() gives up a
+  // call in flight (it finishes at the next poll with an error); wake() ends a poll early from
+  // another thread.
   virtual bool completes_later() const { return false; }
-  virtual void poll(std::chrono::milliseconds /*wait*/, std::vector<EngineCall*>& /*finished*/) {}
+  virtual void poll(const CallQueue* /*mine*/, std::chrono::milliseconds /*wait*/,
+                    std::vector<EngineCall*>& /*finished*/) {}
   virtual void abandon(EngineCall& /*call*/) {}
   virtual void wake() {}
 
@@ -69,6 +72,7 @@ template <class P>
 bool post_or_run(const std::shared_ptr<Engine>& engine, EngineCall& call, std::coroutine_handle<P> h) {
   if (CallQueue* queue = detail::queue_of(h)) {
     call.waiter = h;
+    call.queue = queue;
     queue->post(engine, call);
     return true;
   }

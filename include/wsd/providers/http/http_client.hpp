@@ -2,19 +2,30 @@
 // HttpClient: JSON over HTTP on libcurl, for the providers that reach a model on a server. Every
 // failure is a ProviderError naming the method, the URL and what was wrong; connection errors and
 // HTTP 5xx/429 are retried a bounded number of times with doubling waits, nothing else is.
+// A request is an HttpTransfer: sent at once on the calling thread (get, post, post_stream), or
+// awaited from a coroutine (post_async, post_stream_async), which an engine loop sends through an
+// HttpEngine: libcurl's multi interface, many requests in flight on the loop's thread.
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <coroutine>
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <vector>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <thread>
 
+#include "wsd/core/engine.hpp"
 #include "wsd/core/errors.hpp"
+#include "wsd/core/timing.hpp"
 
 namespace wsd {
 
@@ -24,6 +35,8 @@ struct HttpOptions {
   double backoff_s = 0.5;    // the wait before the first retry, doubled before each next one
   std::string api_key;       // sent as a bearer token when not empty; never printed
 };
+
+class HttpEngine;
 
 class HttpClient {
  public:
@@ -42,6 +55,7 @@ class HttpClient {
   }
 
   const std::string& base_url() const { return base_; }
+  const HttpOptions& options() const { return options_; }
   std::string url(std::string_view path) const { return base_ + std::string(path); }
   // HTTP requests sent so far (retries included), from every thread.
   std::size_t requests() const { return requests_.load(); }
@@ -68,11 +82,7 @@ class HttpClient {
   // POSTs with "stream": true and calls on_event for each event until "[DONE]" or until it returns
   // false (the connection is then closed, which tells the server to stop).
   void post_stream(std::string_view path, const nlohmann::json& body, const EventCallback& on_event) const {
-    StreamState state{on_event, this, std::string(path)};
-    const Response r = send("POST", path, &body, &state);
-    if (state.error) std::rethrow_exception(state.error);
-    if (state.hung_up) return;
-    if (r.status < 200 || r.status >= 300) fail_status("POST", path, r);
+    (void)send("POST", path, &body, &on_event);
   }
 
   // The error for a non-2xx response: its status and the server's own message.
@@ -81,23 +91,197 @@ class HttpClient {
                         server_message(r.body));
   }
 
- private:
-  struct StreamState {
-    const EventCallback& on_event;
-    const HttpClient* client;
-    std::string path;
-    std::string pending{};  // bytes of an event not yet complete
-    bool hung_up = false;
-    std::exception_ptr error{};
-    long status = 0;
-    std::string error_body{};  // a non-2xx answer's body, not events
-    CURL* handle = nullptr;    // the transfer, for its status
+  // One request, attempt after attempt: a fresh easy handle each (begin), then the verdict on what
+  // came back (end: done, or again after wait(); an error that is final is thrown).
+  class Transfer : public EngineCall {
+   public:
+    Transfer(const HttpClient& client, std::string method, std::string path, std::string payload,
+             const EventCallback* on_event)
+        : client_(client),
+          method_(std::move(method)),
+          path_(std::move(path)),
+          target_(client.url(path_)),
+          payload_(std::move(payload)),
+          on_event_(on_event),
+          wait_(client.options().backoff_s) {}
+    Transfer(const Transfer&) = delete;
+    Transfer& operator=(const Transfer&) = delete;
+
+    CURL* begin() {
+      response_ = {};
+      pending_.clear();
+      status_ = 0;
+      curl_.reset(curl_easy_init());
+      if (!curl_) throw ProviderError(method_ + " " + target_ + ": libcurl could not make a handle");
+      curl_slist* raw_headers = curl_slist_append(nullptr, "Content-Type: application/json");
+      raw_headers = curl_slist_append(raw_headers, "Accept: application/json, text/event-stream");
+      raw_headers = curl_slist_append(raw_headers, "Expect:");  // no 100-continue round trip for large bodies
+      const HttpOptions& o = client_.options();
+      if (!o.api_key.empty()) raw_headers = curl_slist_append(raw_headers, ("Authorization: Bearer " + o.api_key).c_str());
+      headers_.reset(raw_headers);
+      CURL* c = curl_.get();
+      curl_easy_setopt(c, CURLOPT_URL, target_.c_str());
+      curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers_.get());
+      curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+      curl_easy_setopt(c, CURLOPT_PRIVATE, static_cast<void*>(this));
+      curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min(o.timeout_s, 30.0) * 1000));
+      if (on_event_) {  // a long answer may take long: fail only when the stream stalls
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, std::max(1L, static_cast<long>(o.timeout_s)));
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &Transfer::on_stream);
+      } else {
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(o.timeout_s * 1000));
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &Transfer::on_body);
+      }
+      curl_easy_setopt(c, CURLOPT_WRITEDATA, static_cast<void*>(this));
+      if (method_ == "POST") {
+        curl_easy_setopt(c, CURLOPT_POST, 1L);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload_.c_str());
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(payload_.size()));
+      }
+      ++client_.requests_;
+      return c;
+    }
+
+    // The attempt ended with `code`: true when the request is done (response() holds it; a
+    // stream's events have been handed on), false to try again after wait().
+    bool end(CURLcode code) {
+      curl_easy_getinfo(curl_.get(), CURLINFO_RESPONSE_CODE, &response_.status);
+      if (on_event_) {
+        if (error_) std::rethrow_exception(error_);
+        if (hung_up_) return true;
+      }
+      const bool received_events = on_event_ && status_ >= 200 && status_ < 300 && code != CURLE_OK;
+      if (code == CURLE_OK && response_.status != 429 && response_.status < 500) {
+        if (on_event_ && (response_.status < 200 || response_.status >= 300))
+          client_.fail_status(method_, path_, response_);
+        return true;
+      }
+      const bool again = !received_events && attempt_ < client_.options().retries &&
+                         (code == CURLE_OK ? true : retryable(code));  // 5xx / 429 or a connection error
+      if (!again) {
+        if (code == CURLE_OK) {  // the caller reports the status
+          if (on_event_) client_.fail_status(method_, path_, response_);
+          return true;
+        }
+        throw ProviderError(method_ + " " + target_ + ": " + describe(code, client_.options().timeout_s) +
+                            (attempt_ > 0 ? " (after " + std::to_string(attempt_ + 1) + " attempts)" : std::string()));
+      }
+      ++attempt_;
+      return false;
+    }
+    // The wait before the next attempt (doubling each time).
+    double next_wait() {
+      const double w = wait_;
+      wait_ *= 2;
+      return w;
+    }
+
+    Response& response() { return response_; }
+    bool hung_up() const { return hung_up_; }
+    CURL* handle() const { return curl_.get(); }
+    const std::string& what() const { return target_; }
+
+   private:
+    struct CurlFree {
+      void operator()(CURL* c) const { curl_easy_cleanup(c); }
+      void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+    };
+
+    static std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
+      static_cast<Transfer*>(user)->response_.body.append(data, size * n);
+      return size * n;
+    }
+
+    // Splits the stream into events ("data: ..." lines ending in a blank line) and hands each on.
+    static std::size_t on_stream(char* data, std::size_t size, std::size_t n, void* user) {
+      auto& s = *static_cast<Transfer*>(user);
+      if (s.status_ == 0) curl_easy_getinfo(s.curl_.get(), CURLINFO_RESPONSE_CODE, &s.status_);  // read by now
+      if (s.status_ < 200 || s.status_ >= 300) {
+        s.response_.body.append(data, size * n);
+        return size * n;
+      }
+      s.pending_.append(data, size * n);
+      std::size_t line_end;
+      while ((line_end = s.pending_.find('\n')) != std::string::npos) {
+        std::string line = s.pending_.substr(0, line_end);
+        s.pending_.erase(0, line_end + 1);
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (!line.starts_with("data:")) continue;  // blank separators, comments, event names
+        std::string_view payload = std::string_view(line).substr(5);
+        while (!payload.empty() && payload.front() == ' ') payload.remove_prefix(1);
+        if (payload == "[DONE]") continue;
+        try {
+          const auto event = nlohmann::json::parse(payload, nullptr, false);
+          if (event.is_discarded())
+            throw ProviderError("POST " + s.target_ + ": a streamed event is not JSON: " + excerpt(std::string(payload)));
+          if (!(*s.on_event_)(event)) {
+            s.hung_up_ = true;
+            return 0;  // curl stops the transfer and closes the connection
+          }
+        } catch (...) {
+          s.error_ = std::current_exception();
+          return 0;
+        }
+      }
+      return size * n;
+    }
+
+    const HttpClient& client_;
+    std::string method_, path_, target_, payload_;
+    const EventCallback* on_event_;
+    std::unique_ptr<CURL, CurlFree> curl_;
+    std::unique_ptr<curl_slist, CurlFree> headers_;
+    Response response_;
+    std::string pending_;  // bytes of an event not yet complete
+    long status_ = 0;
+    bool hung_up_ = false;
+    std::exception_ptr error_;
+    int attempt_ = 0;
+    double wait_;
   };
 
-  struct CurlFree {
-    void operator()(CURL* c) const { curl_easy_cleanup(c); }
-    void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+  // co_await client.post_async(engine, path, body): the response (any status), sent through the
+  // engine by the loop running the awaiting coroutine, or at once without one.
+  class Posted {
+   public:
+    Posted(std::shared_ptr<HttpEngine> engine, const HttpClient& client, std::string path, std::string payload,
+           const EventCallback* on_event)
+        : engine_(std::move(engine)), transfer_(client, "POST", std::move(path), std::move(payload), on_event) {}
+    bool await_ready() const noexcept { return false; }
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> h);
+    Response await_resume() {
+      if (transfer_.error) std::rethrow_exception(transfer_.error);
+      return std::move(transfer_.response());
+    }
+
+   private:
+    std::shared_ptr<HttpEngine> engine_;
+    Transfer transfer_;
   };
+  Posted post_async(std::shared_ptr<HttpEngine> engine, std::string_view path, const nlohmann::json& body) const {
+    return Posted(std::move(engine), *this, std::string(path), body.dump(), nullptr);
+  }
+  // The stream's events go to on_event (which must outlive the await) as they arrive.
+  Posted post_stream_async(std::shared_ptr<HttpEngine> engine, std::string_view path, const nlohmann::json& body,
+                           const EventCallback& on_event) const {
+    return Posted(std::move(engine), *this, std::string(path), body.dump(), &on_event);
+  }
+
+ private:
+  friend class Transfer;
+
+  // Sends the request on this thread, attempt after attempt (a stream's errors are thrown).
+  Response send(std::string_view method, std::string_view path, const nlohmann::json* body,
+                const EventCallback* on_event) const {
+    Transfer t(*this, std::string(method), std::string(path), body ? body->dump() : std::string(), on_event);
+    while (true) {
+      const CURLcode code = curl_easy_perform(t.begin());
+      if (t.end(code)) return std::move(t.response());
+      std::this_thread::sleep_for(std::chrono::duration<double>(t.next_wait()));
+    }
+  }
 
   static bool retryable(CURLcode code) {
     switch (code) {
@@ -153,111 +337,146 @@ class HttpClient {
     return "\"" + out + (body.size() > 160 ? "...\"" : "\"");
   }
 
-  static std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
-    static_cast<std::string*>(user)->append(data, size * n);
-    return size * n;
-  }
-
-  // Splits the stream into events ("data: ..." lines ending in a blank line) and hands each on.
-  static std::size_t on_stream(char* data, std::size_t size, std::size_t n, void* user) {
-    auto& s = *static_cast<StreamState*>(user);
-    if (s.status == 0) {
-      // The status line has been read by the time the body starts.
-      curl_easy_getinfo(s.handle, CURLINFO_RESPONSE_CODE, &s.status);
-    }
-    if (s.status < 200 || s.status >= 300) {
-      s.error_body.append(data, size * n);
-      return size * n;
-    }
-    s.pending.append(data, size * n);
-    std::size_t line_end;
-    while ((line_end = s.pending.find('\n')) != std::string::npos) {
-      std::string line = s.pending.substr(0, line_end);
-      s.pending.erase(0, line_end + 1);
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (!line.starts_with("data:")) continue;  // blank separators, comments, event names
-      std::string_view payload = std::string_view(line).substr(5);
-      while (!payload.empty() && payload.front() == ' ') payload.remove_prefix(1);
-      if (payload == "[DONE]") continue;
-      try {
-        const auto event = nlohmann::json::parse(payload, nullptr, false);
-        if (event.is_discarded())
-          throw ProviderError("POST " + s.client->url(s.path) +
-                              ": a streamed event is not JSON: " + excerpt(std::string(payload)));
-        if (!s.on_event(event)) {
-          s.hung_up = true;
-          return 0;  // curl stops the transfer and closes the connection
-        }
-      } catch (...) {
-        s.error = std::current_exception();
-        return 0;
-      }
-    }
-    return size * n;
-  }
-
-  Response send(std::string_view method, std::string_view path, const nlohmann::json* body, StreamState* stream) const {
-    const std::string target = url(path);
-    const std::string payload = body ? body->dump() : std::string();
-    double wait = options_.backoff_s;
-    for (int attempt = 0;; ++attempt) {
-      Response r;
-      std::unique_ptr<CURL, CurlFree> curl(curl_easy_init());
-      if (!curl) throw ProviderError(std::string(method) + " " + target + ": libcurl could not make a handle");
-      curl_slist* raw_headers = curl_slist_append(nullptr, "Content-Type: application/json");
-      raw_headers = curl_slist_append(raw_headers, "Accept: application/json, text/event-stream");
-      raw_headers = curl_slist_append(raw_headers, "Expect:");  // no 100-continue round trip for large bodies
-      if (!options_.api_key.empty())
-        raw_headers = curl_slist_append(raw_headers, ("Authorization: Bearer " + options_.api_key).c_str());
-      std::unique_ptr<curl_slist, CurlFree> headers(raw_headers);
-      CURL* c = curl.get();
-      curl_easy_setopt(c, CURLOPT_URL, target.c_str());
-      curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-      curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-      curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min(options_.timeout_s, 30.0) * 1000));
-      if (stream) {  // a long answer may take long: fail only when the stream stalls
-        curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, std::max(1L, static_cast<long>(options_.timeout_s)));
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &HttpClient::on_stream);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, stream);
-        stream->pending.clear();
-        stream->status = 0;
-        stream->error_body.clear();
-        stream->handle = c;
-      } else {
-        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout_s * 1000));
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &HttpClient::on_body);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
-      }
-      if (method == "POST") {
-        curl_easy_setopt(c, CURLOPT_POST, 1L);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload.c_str());
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
-      }
-      ++requests_;
-      const CURLcode code = curl_easy_perform(c);
-      curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-      if (stream) {
-        if (stream->hung_up || stream->error) return r;
-        r.body = stream->error_body;
-      }
-      const bool received_events = stream && stream->status >= 200 && stream->status < 300 && code != CURLE_OK;
-      if (code == CURLE_OK && r.status != 429 && r.status < 500) return r;
-      const bool again = !received_events && attempt < options_.retries &&
-                         (code == CURLE_OK ? true : retryable(code));  // 5xx / 429 or a connection error
-      if (!again) {
-        if (code == CURLE_OK) return r;  // the caller reports the status
-        throw ProviderError(std::string(method) + " " + target + ": " + describe(code, options_.timeout_s) +
-                            (attempt > 0 ? " (after " + std::to_string(attempt + 1) + " attempts)" : std::string()));
-      }
-      std::this_thread::sleep_for(std::chrono::duration<double>(wait));
-      wait *= 2;
-    }
-  }
-
   std::string base_;
   HttpOptions options_;
   mutable std::atomic<std::size_t> requests_{0};
 };
+
+// Requests in flight through libcurl's multi interface, driven by the engine loop's thread: run()
+// adds them, poll() moves them on and returns those that ended (retries wait their turn here, not
+// on a thread); a request given up is closed at once. Without a loop a request is sent alone.
+class HttpEngine : public Engine {
+ public:
+  HttpEngine() : multi_(curl_multi_init()) {
+    if (!multi_) throw ProviderError("libcurl could not make a multi handle");
+  }
+  ~HttpEngine() override {
+    for (auto& f : flight_)
+      if (f.added) curl_multi_remove_handle(multi_, f.transfer->handle());
+    curl_multi_cleanup(multi_);
+  }
+
+  bool completes_later() const override { return true; }
+
+  void run_now(EngineCall& call) override {
+    auto& t = static_cast<HttpClient::Transfer&>(call);
+    try {
+      while (true) {
+        const CURLcode code = curl_easy_perform(t.begin());
+        if (t.end(code)) return;
+        std::this_thread::sleep_for(std::chrono::duration<double>(t.next_wait()));
+      }
+    } catch (...) {
+      t.error = std::current_exception();
+    }
+  }
+
+  void poll(const CallQueue* mine, std::chrono::milliseconds wait, std::vector<EngineCall*>& finished) override {
+    std::lock_guard lock(mutex_);
+    const auto now = Clock::now();
+    for (auto& f : flight_)  // retries whose wait is over
+      if (!f.added && f.retry_at <= now) add(f);
+    int running = 0;
+    curl_multi_perform(multi_, &running);
+    if (wait.count() > 0 && !has_done(mine)) {
+      curl_multi_poll(multi_, nullptr, 0, static_cast<int>(std::min<long long>(wait.count(), next_retry_ms())), nullptr);
+      curl_multi_perform(multi_, &running);
+    }
+    int left = 0;
+    while (CURLMsg* m = curl_multi_info_read(multi_, &left)) {
+      if (m->msg != CURLMSG_DONE) continue;
+      auto it = find(m->easy_handle);
+      if (it == flight_.end()) continue;
+      curl_multi_remove_handle(multi_, m->easy_handle);
+      it->added = false;
+      bool done = true;
+      try {
+        done = it->transfer->end(m->data.result);
+      } catch (...) {
+        it->transfer->error = std::current_exception();
+      }
+      if (!done) {
+        it->retry_at = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                          std::chrono::duration<double>(it->transfer->next_wait()));
+        continue;
+      }
+      it->finished = true;
+    }
+    for (auto& f : flight_)
+      if (f.finished && f.transfer->queue == mine) finished.push_back(f.transfer);
+    std::erase_if(flight_, [&](const Flight& f) { return f.finished && f.transfer->queue == mine; });
+  }
+
+  void abandon(EngineCall& call) override {
+    std::lock_guard lock(mutex_);
+    for (auto& f : flight_)
+      if (f.transfer == &call && !f.finished) {
+        if (f.added) curl_multi_remove_handle(multi_, f.transfer->handle());
+        f.added = false;
+        f.finished = true;
+        call.error = std::make_exception_ptr(CancelledError(f.transfer->what() + ": the request was given up"));
+      }
+  }
+
+  void wake() override { curl_multi_wakeup(multi_); }
+
+  std::size_t in_flight() const {
+    std::lock_guard lock(mutex_);
+    return flight_.size();
+  }
+
+ protected:
+  void run(std::span<EngineCall* const> calls) override {
+    std::lock_guard lock(mutex_);
+    for (EngineCall* c : calls) {
+      flight_.push_back(Flight{static_cast<HttpClient::Transfer*>(c)});
+      try {
+        add(flight_.back());
+      } catch (...) {
+        c->error = std::current_exception();
+        flight_.back().finished = true;
+      }
+    }
+  }
+
+ private:
+  struct Flight {
+    HttpClient::Transfer* transfer;
+    bool added = false;
+    bool finished = false;
+    Clock::time_point retry_at{};
+  };
+
+  void add(Flight& f) {
+    CURL* c = f.transfer->begin();
+    if (curl_multi_add_handle(multi_, c) != CURLM_OK) throw ProviderError(f.transfer->what() + ": libcurl could not add the request");
+    f.added = true;
+  }
+  std::vector<Flight>::iterator find(CURL* handle) {
+    return std::find_if(flight_.begin(), flight_.end(), [&](const Flight& f) { return f.added && f.transfer->handle() == handle; });
+  }
+  bool has_done(const CallQueue* mine) const {
+    for (const auto& f : flight_)
+      if (f.finished && f.transfer->queue == mine) return true;
+    return false;
+  }
+  long long next_retry_ms() const {
+    long long ms = 1000;
+    const auto now = Clock::now();
+    for (const auto& f : flight_)
+      if (!f.added && !f.finished)
+        ms = std::min<long long>(ms, std::max<long long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(f.retry_at - now).count()));
+    return ms;
+  }
+
+  CURLM* multi_;
+  mutable std::mutex mutex_;
+  std::vector<Flight> flight_;
+};
+
+template <class P>
+bool HttpClient::Posted::await_suspend(std::coroutine_handle<P> h) {
+  return post_or_run(std::static_pointer_cast<Engine>(engine_), transfer_, h);
+}
 
 }  // namespace wsd

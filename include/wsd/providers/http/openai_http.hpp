@@ -27,6 +27,7 @@
 
 #include "wsd/core/concepts.hpp"
 #include "wsd/core/errors.hpp"
+#include "wsd/core/task.hpp"
 #include "wsd/providers/http/http_client.hpp"
 #include "wsd/sampling/sampler.hpp"
 #include "wsd/core/types.hpp"
@@ -90,9 +91,45 @@ class OpenAIServer {
     return tokens.empty() ? std::string() : server_detokenize(tokens);
   }
 
-  // log P(tokens[i] | tokens[..i]) for the last `targets` tokens, from one echoed completion.
+  // log P(tokens[i] | tokens[..i]) for the last `targets` tokens, from one echoed completion:
+  // sent at once (score), or awaited (score_async: through this server's HttpEngine when an engine
+  // loop runs the awaiting coroutine, many such requests in flight).
   std::vector<double> score(std::span<const Token> tokens, std::size_t targets) const {
     if (targets == 0) return {};
+    return score_answer(api_.post_json("/completions", score_request(tokens, targets)), tokens, targets);
+  }
+  Task<std::vector<double>> score_async(std::vector<Token> tokens, std::size_t targets) const {
+    if (targets == 0) co_return std::vector<double>{};
+    const nlohmann::json body = score_request(tokens, targets);
+    const HttpClient::Response r = co_await api_.post_async(engine_, "/completions", body);
+    co_return score_answer(api_.json_of("POST", "/completions", r), tokens, targets);
+  }
+
+  // Streams what the server writes after the context (up to max_tokens), piece by piece;
+  // on_piece returning false hangs up, which stops the server. At once, or awaited as above.
+  WriteEnd write_text(std::span<const Token> context, std::size_t max_tokens, const SamplingParams& sampling,
+                      const PieceCallback& on_piece) const {
+    if (max_tokens == 0) return WriteEnd::length;
+    StreamReader reader{*this, on_piece};
+    api_.post_stream("/completions", write_request(context, max_tokens, sampling),
+                     [&](const nlohmann::json& event) { return reader(event); });
+    return reader.end();
+  }
+  Task<WriteEnd> write_text_async(std::vector<Token> context, std::size_t max_tokens, SamplingParams sampling,
+                                  const PieceCallback& on_piece) const {
+    if (max_tokens == 0) co_return WriteEnd::length;
+    StreamReader reader{*this, on_piece};
+    const HttpClient::EventCallback on_event = [&](const nlohmann::json& event) { return reader(event); };
+    co_await api_.post_stream_async(engine_, "/completions", write_request(context, max_tokens, sampling), on_event);
+    co_return reader.end();
+  }
+
+  // The engine that sends this server's awaited requests (one per server, shared by its sequences).
+  const std::shared_ptr<HttpEngine>& engine() const { return engine_; }
+
+ private:
+  // The echoed completion that scores the last `targets` of `tokens`, and the log p it answered.
+  nlohmann::json score_request(std::span<const Token> tokens, std::size_t targets) const {
     const std::size_t leading = tokens.size() - targets;
     if (leading == 0 || (leading == 1 && special_.bos && tokens[0] == *special_.bos))
       throw ProviderError(url() + ": the first token of a text has no log-probability to judge");
@@ -100,7 +137,9 @@ class OpenAIServer {
     body["echo"] = true;
     body["logprobs"] = 1;
     body["temperature"] = 0.0;
-    const nlohmann::json out = api_.post_json("/completions", body);
+    return body;
+  }
+  std::vector<double> score_answer(const nlohmann::json& out, std::span<const Token> tokens, std::size_t targets) const {
     const nlohmann::json& logprobs = field(out, "/choices/0/logprobs/token_logprobs", "/completions (echo)");
     const std::size_t written = usage(out, "completion_tokens");
     const std::size_t prompt = usage(out, "prompt_tokens");
@@ -122,11 +161,9 @@ class OpenAIServer {
     return out_p;
   }
 
-  // Streams what the server writes after the context (up to max_tokens), piece by piece;
-  // on_piece returning false hangs up, which stops the server.
-  WriteEnd write_text(std::span<const Token> context, std::size_t max_tokens, const SamplingParams& sampling,
-                      const PieceCallback& on_piece) const {
-    if (max_tokens == 0) return WriteEnd::length;
+  // The streamed completion after `context`, with the server's sampling.
+  nlohmann::json write_request(std::span<const Token> context, std::size_t max_tokens,
+                               const SamplingParams& sampling) const {
     nlohmann::json body = completion_body(context, max_tokens);
     body["stream"] = true;
     body["temperature"] = sampling.temperature;
@@ -136,29 +173,37 @@ class OpenAIServer {
       if (sampling.top_k > 0) body["top_k"] = sampling.top_k;
       body["seed"] = sampling.seed;
     }
-    std::string finish;
+    return body;
+  }
+
+  // Reads a completion's stream: each piece of text to on_piece, and how it ended.
+  struct StreamReader {
+    const OpenAIServer& server;
+    const PieceCallback& on_piece;
+    std::string finish{};
     bool stopped = false;
-    api_.post_stream("/completions", body, [&](const nlohmann::json& event) {
-      const nlohmann::json& choice = field(event, "/choices/0", "/completions (stream)");
-      const nlohmann::json& text = field(choice, "/text", "/completions (stream)");
-      if (!text.is_string()) throw ProviderError(url() + "/completions (stream): \"text\" is " + text.dump());
+    bool operator()(const nlohmann::json& event) {
+      const nlohmann::json& choice = server.field(event, "/choices/0", "/completions (stream)");
+      const nlohmann::json& text = server.field(choice, "/text", "/completions (stream)");
+      if (!text.is_string()) throw ProviderError(server.url() + "/completions (stream): \"text\" is " + text.dump());
       if (!text.get_ref<const std::string&>().empty() && !on_piece(text.get_ref<const std::string&>())) {
         stopped = true;
         return false;
       }
       if (choice.contains("finish_reason") && choice["finish_reason"].is_string()) finish = choice["finish_reason"];
       return true;
-    });
-    if (stopped) return WriteEnd::callback;
-    if (finish == "length") return WriteEnd::length;
-    if (finish == "stop") return WriteEnd::eos;  // no stop strings are sent: the end of generation
-    throw ProviderError(url() + "/completions: the stream ended without a finish_reason" +
-                        (finish.empty() ? std::string(" (llama-cpp-python's server ends a stream when another request "
-                                                      "comes, unless started with --interrupt_requests false)")
-                                        : " it knows (got \"" + finish + "\")"));
-  }
+    }
+    WriteEnd end() const {
+      if (stopped) return WriteEnd::callback;
+      if (finish == "length") return WriteEnd::length;
+      if (finish == "stop") return WriteEnd::eos;  // no stop strings are sent: the end of generation
+      throw ProviderError(server.url() + "/completions: the stream ended without a finish_reason" +
+                          (finish.empty() ? std::string(" (llama-cpp-python's server ends a stream when another request "
+                                                        "comes, unless started with --interrupt_requests false)")
+                                          : " it knows (got \"" + finish + "\")"));
+    }
+  };
 
- private:
   static std::string root_of(std::string url) {
     while (!url.empty() && url.back() == '/') url.pop_back();
     if (url.ends_with("/v1")) url.resize(url.size() - 3);
@@ -350,6 +395,7 @@ class OpenAIServer {
 
   OpenAIOptions options_;
   HttpClient api_, root_;
+  std::shared_ptr<HttpEngine> engine_ = std::make_shared<HttpEngine>();
   std::string model_;
   Kind kind_ = Kind::llama_cpp_python;
   SpecialTokens special_;
@@ -359,8 +405,8 @@ class OpenAIServer {
 };
 
 // One conversation's strong model on a server: the scoring contract (ScoringSequence). Stateless
-// on this side (the server keeps or drops its own cache); while a call is out, a batch of the
-// local model's calls (the drafter's, with a BatchScheduler) does not wait for this thread.
+// on this side (the server keeps or drops its own cache). Its score and write are awaited: while
+// a request is out, the engine loop goes on with the other conversations' batches.
 class OpenAISequence {
  public:
   explicit OpenAISequence(std::shared_ptr<const OpenAIServer> server, SamplingParams sampling = {})
@@ -378,28 +424,32 @@ class OpenAISequence {
     return server_->detokenize(tokens);
   }
 
-  std::vector<double> score(std::span<const Token> context, std::span<const Token> targets) {
+  // Awaited: sent through the server's HttpEngine by the engine loop running the decoder (many
+  // conversations' requests in flight on its thread), or at once without one.
+  Task<std::vector<double>> score(std::span<const Token> context, std::span<const Token> targets) {
     std::vector<Token> all(context.begin(), context.end());
     all.insert(all.end(), targets.begin(), targets.end());
-    return server_->score(all, targets.size());
+    co_return co_await server_->score_async(std::move(all), targets.size());
   }
 
   // The server's stream as it comes (what StrongModel uses: see TextWriter).
-  WriteEnd write_text(std::span<const Token> context, std::size_t max_tokens, const PieceCallback& on_piece) {
-    return server_->write_text(context, max_tokens, sampling_, on_piece);
+  Task<WriteEnd> write_text(std::span<const Token> context, std::size_t max_tokens, const PieceCallback& on_piece) {
+    co_return co_await server_->write_text_async(std::vector<Token>(context.begin(), context.end()), max_tokens,
+                                                 sampling_, on_piece);
   }
 
   // The contract's form: the tokens of the whole text once the stream has ended (the server's
   // stream carries text; asking for the tokens of each piece while it runs would interrupt it).
-  WriteEnd write(std::span<const Token> context, std::size_t max_tokens, const TokenCallback& on_token) {
+  Task<WriteEnd> write(std::span<const Token> context, std::size_t max_tokens, const TokenCallback& on_token) {
     std::string text;
-    const WriteEnd end = write_text(context, max_tokens, [&](std::string_view piece) {
+    const PieceCallback collect = [&](std::string_view piece) {
       text += piece;
       return true;
-    });
+    };
+    const WriteEnd end = co_await write_text(context, max_tokens, collect);
     for (Token t : tokenize(text))
-      if (!on_token(t)) return WriteEnd::callback;
-    return end;
+      if (!on_token(t)) co_return WriteEnd::callback;
+    co_return end;
   }
 
   void reset() {}
