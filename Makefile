@@ -79,12 +79,12 @@ sanitize: deps
 	cmake --build build-asan -j$(JOBS)
 	cd build-asan && ctest --output-on-failure -LE models
 
-# The unit tests (the batching tests among them: conversations on threads around the scheduler)
-# under ThreadSanitizer.
-tsan: deps
+# ThreadSanitizer over the unit tests (the engine loop's and the decode loop's among them) and the
+# server-fault tests (the loop's HTTP engine against a real llama-cpp-python server).
+tsan: deps server models
 	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWSD_TSAN=ON -DWSD_WITH_LLAMA=OFF -DWSD_BUILD_BENCHMARKS=OFF
 	cmake --build build-tsan -j$(JOBS)
-	cd build-tsan && TSAN_OPTIONS="halt_on_error=1" ctest --output-on-failure -L unit
+	cd build-tsan && TSAN_OPTIONS="halt_on_error=1" ctest --output-on-failure -L 'unit|server-fault'
 
 # libFuzzer (clang): each target for FUZZ_SECONDS from its seed corpus; findings fail the run.
 FUZZ_SECONDS ?= 60

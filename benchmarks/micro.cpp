@@ -2,6 +2,8 @@
 #include <benchmark/benchmark.h>
 #include <wsd/wsd.hpp>
 
+#include <coroutine>
+#include <memory>
 #include <random>
 
 #include "../tests/toy_providers.hpp"
@@ -119,6 +121,40 @@ void text_bridge(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(wsd::bridge_text(strong, prompt, draft, false));
 }
 BENCHMARK(text_bridge)->Arg(200)->Arg(2000);
+
+// The engine loop's own cost per batched call: N coroutines each awaiting calls of an engine that
+// does nothing, so the time is the loop's (post, gather, run_batch, resume) and the coroutines'
+// frames. Items: calls; the time per item is the overhead per batched call.
+class NothingEngine : public wsd::Engine {
+ protected:
+  void run(std::span<wsd::EngineCall* const>) override {}
+};
+struct NothingCall {
+  std::shared_ptr<wsd::Engine> engine;
+  wsd::EngineCall call{};
+  bool await_ready() const noexcept { return false; }
+  template <class P>
+  bool await_suspend(std::coroutine_handle<P> h) {
+    return wsd::post_or_run(engine, call, h);
+  }
+  void await_resume() const noexcept {}
+};
+wsd::Task<void> calls(std::shared_ptr<wsd::Engine> engine, int n) {
+  for (int i = 0; i < n; ++i) co_await NothingCall{engine};
+}
+void engine_loop_overhead(benchmark::State& state) {
+  const auto conversations = static_cast<int>(state.range(0));
+  const int per_conversation = 1000;
+  auto engine = std::make_shared<NothingEngine>();
+  for (auto _ : state) {
+    wsd::EngineLoop loop;
+    for (int i = 0; i < conversations; ++i) loop.spawn(calls(engine, per_conversation));
+    loop.run_until_idle();
+  }
+  state.SetItemsProcessed(state.iterations() * conversations * per_conversation);
+  state.SetLabel("time per item = loop overhead per batched call");
+}
+BENCHMARK(engine_loop_overhead)->Arg(1)->Arg(8)->Arg(64);
 
 }  // namespace
 

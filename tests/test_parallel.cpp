@@ -501,3 +501,28 @@ TEST_CASE("the engine loop runs the calls its coroutines await as one batch per 
     CHECK(waited);
   }
 }
+
+TEST_CASE("without a loop, sequences of one engine used from several threads at once are served one call at a "
+          "time: the records are the ones of one thread",
+          "[parallel][loop]") {
+  std::mt19937_64 rng(44);
+  const Setup s = random_setup(rng, true);
+  const auto set = random_conversations(rng, 8, "c");
+  const auto expected = sequential(s, set, wsd::Mode::online);
+  auto weak = std::make_shared<toy::ToyBatchedModel>(toy::Vocabulary::characters(), s.weak, 4);
+  auto strong = std::make_shared<toy::ToyBatchedModel>(strong_vocab(s), s.strong, 4);
+  std::vector<std::map<std::string, nlohmann::json>> got(4);
+  {
+    std::vector<std::jthread> threads;
+    for (std::size_t t = 0; t < 4; ++t)
+      threads.emplace_back([&, t] {
+        auto w = toy::ToyBatchedModel::sequence(weak, t);
+        auto st = toy::ToyBatchedModel::sequence(strong, t);
+        auto decoder = wsd::make_decoder(w, st, s.config);
+        for (std::size_t i = t; i < set.size(); i += 4) got[t][set[i].id] = record(decoder.decode(set[i]));
+      });
+  }
+  for (std::size_t t = 0; t < 4; ++t)
+    for (const auto& [id, r] : got[t]) CHECK(r == expected.at(id));
+  CHECK(weak->widest == 1);  // each call ran alone
+}

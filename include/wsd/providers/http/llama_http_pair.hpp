@@ -1,7 +1,7 @@
 #pragma once
-// A llama.cpp drafter in this process and the strong model on a server: n conversations in flight,
-// the drafter's calls batched by a BatchScheduler, the server's calls sent from each conversation's
-// thread while the batches go on without it (the server batches them its own way).
+// A llama.cpp drafter in this process and the strong model on a server: n slots for conversations in
+// flight. In an engine loop the drafter's calls are batched in its context and the server's requests
+// are out together through the server's HttpEngine meanwhile (the server batches them its own way).
 #include <cstddef>
 #include <deque>
 #include <memory>

@@ -1,0 +1,211 @@
+// Conversations in flight with the strong model on a real server (llama-cpp-python on a free port
+// of 127.0.0.1), driven by one engine loop through libcurl's multi interface, and the server's
+// faults: it dies mid-run, the loop is destroyed with requests out. The drafter is a toy engine,
+// so these tests need no llama.cpp in this process and run under ThreadSanitizer (make tsan).
+#include <catch2/catch.hpp>
+#include <wsd/providers/http/openai_http.hpp>
+#include <wsd/providers/llama/default_models.hpp>
+#include <wsd/wsd.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <future>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "local_process.hpp"
+#include "toy_providers.hpp"
+
+namespace {
+
+const std::string kPython = WSD_LLAMA_VENV "/bin/python";
+const std::string kWork = WSD_TEST_WORK;
+
+std::string log_path(const std::string& name) {
+  std::filesystem::create_directories(kWork);
+  return kWork + "/" + name + ".log";
+}
+
+// One token per physical batch: the server's scores do not depend on what it batched.
+wsd::test::LlamaServer gemma_server(const std::string& name) {
+  return wsd::test::LlamaServer(kPython, wsd::default_strong_model(), log_path(name),
+                                {"--n_batch", "1", "--n_ubatch", "1", "--flash_attn", "true"});
+}
+
+std::shared_ptr<const wsd::OpenAIServer> connect(const std::string& url, int retries = 3) {
+  wsd::OpenAIOptions o;
+  o.url = url;
+  o.http.timeout_s = 120;
+  o.http.retries = retries;
+  o.http.backoff_s = 0.05;
+  return std::make_shared<const wsd::OpenAIServer>(o);
+}
+
+wsd::Config small_config() {
+  wsd::Config c;  // the server scores ~0.4 s per echoed token with Gemma's 262k vocabulary
+  c.draft_max_tokens = 6;
+  c.max_tokens = 10;
+  c.chunk = 3;
+  return c;
+}
+
+std::vector<wsd::Conversation> prompts(std::size_t n) {
+  auto all = wsd::read_conversations(WSD_SOURCE_DIR "/tests/data/server-prompts.jsonl");
+  all.resize(std::min(n, all.size()));
+  return all;
+}
+
+nlohmann::json untimed(const wsd::Result& r) {
+  nlohmann::json j = wsd::to_json(r);
+  j.erase("timing");
+  return j;
+}
+
+// n slots: a toy drafter engine with n sequences, and n sequences on the server.
+struct Pairs {
+  std::shared_ptr<toy::ToyBatchedModel> weak;
+  std::deque<toy::ToyBatchedModel::Sequence> weak_seqs;
+  std::deque<wsd::OpenAISequence> strong_seqs;
+  Pairs(std::shared_ptr<const wsd::OpenAIServer> server, std::size_t n)
+      : weak(std::make_shared<toy::ToyBatchedModel>(toy::Vocabulary::words(), toy::ModelShape{5, 3.0, 0.8, -2.0}, n)) {
+    for (std::size_t i = 0; i < n; ++i) {
+      weak_seqs.push_back(toy::ToyBatchedModel::sequence(weak, i));
+      strong_seqs.emplace_back(server);
+    }
+  }
+  auto decoders(const wsd::Config& cfg) {
+    using Decoder = decltype(wsd::make_decoder(weak_seqs[0], strong_seqs[0], cfg));
+    std::vector<Decoder> out;
+    for (std::size_t i = 0; i < weak_seqs.size(); ++i) out.push_back(wsd::make_decoder(weak_seqs[i], strong_seqs[i], cfg));
+    return out;
+  }
+};
+
+// Every conversation's end, from the loop's thread; wait() until all have ended.
+struct Ends {
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::map<std::size_t, wsd::Outcome> outcomes;
+  std::map<std::size_t, int> count;
+  std::function<void(wsd::Outcome)> on_done() {
+    return [this](wsd::Outcome o) {
+      std::lock_guard lock(mutex);
+      ++count[o.index];
+      outcomes[o.index] = std::move(o);
+      cv.notify_all();
+    };
+  }
+  bool wait(std::size_t n, std::chrono::seconds limit) {
+    std::unique_lock lock(mutex);
+    return cv.wait_for(lock, limit, [&] { return outcomes.size() >= n; });
+  }
+};
+
+std::string message(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    return x.what();
+  }
+}
+
+}  // namespace
+
+TEST_CASE("one engine loop, 4 conversations in flight with the strong model on a server: the records they have "
+          "one at a time, the requests out together", "[server][loop]") {
+  auto server = gemma_server("loop-records");
+  auto remote = connect(server.url());
+  const auto cs = prompts(4);
+  std::map<std::string, nlohmann::json> alone;
+  {
+    Pairs one(remote, 1);
+    auto d = one.decoders(small_config());
+    for (const auto& c : cs) alone[c.id] = untimed(d[0].decode(c));  // each request at once, on this thread
+  }
+  Pairs four(remote, 4);
+  wsd::DecodeLoop loop(four.decoders(small_config()));
+  Ends ends;
+  for (const auto& c : cs) loop.submit(c, ends.on_done());
+  loop.run_until_idle();
+  REQUIRE(ends.outcomes.size() == cs.size());
+  for (std::size_t i = 0; i < cs.size(); ++i) {
+    INFO(cs[i].id);
+    const wsd::Outcome& o = ends.outcomes.at(i);
+    REQUIRE_FALSE(o.error);
+    CHECK(untimed(*o.result) == alone.at(cs[i].id));
+    CHECK_FALSE(o.result->text.empty());
+  }
+}
+
+TEST_CASE("the server dies while conversations are in flight: each ends once with an error naming it, and the "
+          "loop goes on serving", "[server][loop][faults]") {
+  auto server = std::make_unique<wsd::test::LlamaServer>(kPython, wsd::default_strong_model(), log_path("loop-dies"),
+                                                         std::vector<std::string>{"--n_batch", "1", "--n_ubatch", "1"});
+  auto remote = connect(server->url(), /*retries=*/1);
+  const std::string address = "127.0.0.1:" + std::to_string(server->port());
+  const auto cs = prompts(4);
+  Pairs pairs(remote, 4);
+  wsd::Config cfg = small_config();
+  cfg.max_tokens = 200;  // long enough to be in flight when the server goes
+  cfg.draft_max_tokens = 30;
+  Ends ends;
+  wsd::DecodeLoop loop(pairs.decoders(cfg));
+  loop.start();
+  const std::size_t before = remote->requests();
+  for (const auto& c : cs) loop.submit(c, ends.on_done());
+  while (remote->requests() < before + 4) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  server->process().stop(SIGKILL);  // gone, mid-request
+  REQUIRE(ends.wait(cs.size(), std::chrono::seconds(120)));
+  std::size_t errors = 0;
+  for (std::size_t i = 0; i < cs.size(); ++i) {
+    INFO(cs[i].id);
+    CHECK(ends.count.at(i) == 1);
+    const wsd::Outcome& o = ends.outcomes.at(i);
+    if (!o.error) continue;  // it may have ended before
+    ++errors;
+    CHECK_THAT(message(o.error), Catch::Contains("conversation '" + cs[i].id + "'") && Catch::Contains(address));
+  }
+  CHECK(errors >= 1);
+  // The loop is still alive: a new conversation gets a clear error, not a hang.
+  wsd::Conversation late = cs[0];
+  late.id = "late";
+  std::promise<wsd::Outcome> got;
+  loop.submit(late, [&](wsd::Outcome o) { got.set_value(std::move(o)); });
+  auto f = got.get_future();
+  REQUIRE(f.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+  const wsd::Outcome o = f.get();
+  REQUIRE(o.error);  // the server is still gone: a clear error, not a hang
+  CHECK_THAT(message(o.error), Catch::Contains("could not connect"));
+}
+
+TEST_CASE("destroying the loop with requests out to the server gives them up at once, each conversation ending once",
+          "[server][loop][faults]") {
+  auto server = gemma_server("loop-destroyed");
+  auto remote = connect(server.url());
+  const auto cs = prompts(4);
+  Pairs pairs(remote, 4);
+  wsd::Config cfg = small_config();
+  cfg.max_tokens = 400;
+  Ends ends;
+  {
+    wsd::DecodeLoop loop(pairs.decoders(cfg));
+    loop.start();
+    const std::size_t before = remote->requests();
+    for (const auto& c : cs) loop.submit(c, ends.on_done());
+    while (remote->requests() < before + 4) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  REQUIRE(ends.outcomes.size() == cs.size());
+  for (std::size_t i = 0; i < cs.size(); ++i) {
+    CHECK(ends.count.at(i) == 1);
+    const wsd::Outcome& o = ends.outcomes.at(i);
+    CHECK((o.error || o.result->cancelled()));  // given up, not written to the end
+  }
+  // The server is fine and answers the next client.
+  Pairs next(remote, 1);
+  auto d = next.decoders(small_config());
+  CHECK_FALSE(d[0].decode(cs[0]).text.empty());
+}
