@@ -427,7 +427,8 @@ class Later : public wsd::Engine {
   std::vector<std::pair<wsd::EngineCall*, int>> flight_;
 };
 
-struct Wait {
+struct Wait {  // with a constructor: GCC 12 destroys a co_awaited aggregate temporary twice
+  explicit Wait(std::shared_ptr<Later> e) : engine(std::move(e)) {}
   std::shared_ptr<Later> engine;
   wsd::EngineCall call;
   bool await_ready() const noexcept { return false; }
@@ -487,7 +488,7 @@ TEST_CASE("the engine loop runs the calls its coroutines await as one batch per 
     wsd::EngineLoop loop;
     bool waited = false;
     auto waiter = [&]() -> wsd::Task<void> {
-      co_await Wait{later, {}};
+      co_await Wait(later);
       waited = true;
     };
     std::vector<int> a, b;

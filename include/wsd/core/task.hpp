@@ -150,9 +150,11 @@ decltype(auto) get_awaiter(A&& a) {
 template <class A>
 using await_result_t = decltype(detail::get_awaiter(std::declval<A>()).await_resume());
 
-// A result at hand, awaited like a model call (never suspends).
+// A result at hand, awaited like a model call (never suspends). Awaiters here have constructors:
+// GCC 12 destroys a braced aggregate temporary twice when it is co_awaited directly.
 template <class T>
 struct Ready {
+  explicit Ready(T v) : value(std::move(v)) {}
   T value;
   bool await_ready() const noexcept { return true; }
   void await_suspend(std::coroutine_handle<>) const noexcept {}
