@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps llama models models-large configure build test test-large unit-test demo bench bench-large serve server sanitize tsan fuzz clean
+.PHONY: all deps llama models models-large configure build test test-large unit-test demo bench bench-large serve serve-wsd server sanitize tsan fuzz clean
 
 all: build
 
@@ -44,6 +44,14 @@ serve: server models
 	  *) echo "make serve: MODEL=$(MODEL) is not strong or weak" >&2; exit 2;; esac; \
 	exec "$$(bash cmake/setup-server.sh)/bin/python" -m llama_cpp.server --model "$(WSD_HOME)/models/$$f" \
 	  --host 127.0.0.1 --port $(PORT) --n_ctx 4096 --interrupt_requests false $(SERVE_FLAGS)
+
+# wsd-server on the fetched pair at http://127.0.0.1:$(WSD_PORT)/v1 (OpenAI's chat completions API), in
+# the foreground (Ctrl-C stops it); WSD_SERVER_FLAGS adds its flags (e.g. --parallel 4 --threshold 0.7).
+WSD_PORT ?= 8090
+WSD_SERVER_FLAGS ?=
+serve-wsd: configure models
+	cmake --build $(BUILD) -j$(JOBS) --target wsd-server
+	$(BUILD)/bin/wsd-server --port $(WSD_PORT) $(WSD_SERVER_FLAGS)
 
 # The whole suite: unit tests (no models needed), the model tests (label "models") and the
 # server tests (label "server"); not the larger pair's (test-large).

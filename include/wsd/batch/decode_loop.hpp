@@ -107,6 +107,14 @@ class DecodeLoop {
     return true;
   }
 
+  // Cancels every conversation not yet ended (a server's deadline).
+  void cancel_all() {
+    std::lock_guard lock(inbox_mutex_);
+    cancels_.insert(cancels_.end(), live_.begin(), live_.end());
+    inbox_ready_.notify_all();
+    loop_.wake();
+  }
+
   // Runs on this thread until nothing waits or runs (not together with start()).
   void run_until_idle() {
     while (true) {

@@ -1,0 +1,229 @@
+"""wsd-server against real clients: the official openai package and curl, on a free 127.0.0.1 port.
+
+Usage: python test_wsd_server.py WSD_SERVER WSD_GENERATE WORK_DIR
+Each check prints one line; the first failure ends the run with a non-zero exit.
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import openai
+
+SERVER, GENERATE, WORK = sys.argv[1], sys.argv[2], sys.argv[3]
+os.makedirs(WORK, exist_ok=True)
+FLAGS = ["--max-tokens", "24", "--draft-max-tokens", "16", "--context", "1024"]
+KEY = "test-key-8f2a"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def check(cond, what):
+    if not cond:
+        print("FAIL:", what, flush=True)
+        raise SystemExit(1)
+    print("ok:", what, flush=True)
+
+
+class Server:
+    def __init__(self, name, extra=(), key=True):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = dict(os.environ, WSD_TEST_KEY=KEY)
+        args = [SERVER, "--port", str(self.port), *FLAGS, *extra]
+        if key:
+            args += ["--api-key-env", "WSD_TEST_KEY"]
+        self.log = open(os.path.join(WORK, name + ".log"), "w")
+        self.proc = subprocess.Popen(args, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"wsd-server exited with {self.proc.returncode}; see {self.log.name}")
+            try:
+                with urllib.request.urlopen(self.url + "/health", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except Exception:
+                pass
+            time.sleep(0.2)
+        raise SystemExit("wsd-server did not become ready")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                return self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                return None
+        return self.proc.returncode
+
+
+def curl(url, body=None, key=KEY, raw_body=None, stream=False):
+    """(status, body) of a POST (or GET without a body), through the curl program."""
+    args = ["curl", "-sS", "-o", "-", "-w", "\n%{http_code}", "--max-time", "120"]
+    if stream:
+        args.append("-N")
+    if key is not None:
+        args += ["-H", f"Authorization: Bearer {key}"]
+    if body is not None or raw_body is not None:
+        args += ["-H", "Content-Type: application/json", "--data-binary", raw_body if raw_body is not None else json.dumps(body)]
+    out = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
+    text, _, code = out.rpartition("\n")
+    return int(code), text
+
+
+def generate_record(messages, extra=()):
+    path = os.path.join(WORK, "prompt.jsonl")
+    out = os.path.join(WORK, "generated.jsonl")
+    with open(path, "w") as f:
+        f.write(json.dumps({"id": "p", "messages": messages}) + "\n")
+    if os.path.exists(out):
+        os.remove(out)
+    subprocess.run([GENERATE, "--input", path, "--output", out, *FLAGS, *extra], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(out) as f:
+        return json.loads(f.readline())
+
+
+def main():
+    server = Server("main")
+    client = openai.OpenAI(base_url=server.url + "/v1", api_key=KEY, max_retries=0)
+    good = {"model": "wsd", "messages": [{"role": "user", "content": "Name two colours."}], "max_tokens": 4}
+    try:
+        # The models endpoint and a completion equal to wsd-generate's record.
+        check([m.id for m in client.models.list().data] == ["wsd"], "GET /v1/models lists the pair as 'wsd'")
+        messages = [{"role": "user", "content": "What is the capital of France?"}]
+        record = generate_record(messages)
+        r = client.chat.completions.create(model="wsd", messages=messages, temperature=0)
+        wsd = r.model_extra["wsd"]
+        check(r.choices[0].message.content == record["text"], "the chat completion's text is wsd-generate's")
+        check(wsd["switch_index"] == record["switch"]["index"], "the switch index is wsd-generate's")
+        check(r.choices[0].finish_reason in ("stop", "length") and r.usage.completion_tokens > 0, "finish_reason and usage")
+
+        # Streaming: the chunks concatenate to the same text, a switch marker, usage at the end.
+        text, marker, usage = "", False, None
+        for chunk in client.chat.completions.create(model="wsd", messages=messages, temperature=0, stream=True,
+                                                    stream_options={"include_usage": True}):
+            extra = chunk.model_extra.get("wsd") or {}
+            marker = marker or extra.get("event") == "switch"
+            if chunk.choices and chunk.choices[0].delta.content:
+                text += chunk.choices[0].delta.content
+            if chunk.usage:
+                usage = chunk.usage
+        check(text == record["text"], "streamed chunks concatenate to the same text")
+        check(marker == (record["continuation"]["text"] != ""), "a switch marker where the base model took over")
+        check(usage is not None and usage.completion_tokens > 0, "stream_options.include_usage: usage at the end")
+
+        # n = 2 with a temperature: two choices, the same again from the same seed.
+        def sample():
+            r = client.chat.completions.create(model="wsd", messages=messages, temperature=0.9, seed=11, n=2,
+                                               max_tokens=12)
+            return [c.message.content for c in r.choices]
+        first = sample()
+        check(len(first) == 2, "n = 2 gives two choices")
+        check(sample() == first, "the same seed gives the same two choices")
+
+        # An answer prefix (a last assistant message) is continued, not repeated.
+        prefixed = messages + [{"role": "assistant", "content": "The capital of France is"}]
+        record = generate_record(prefixed)
+        r = client.chat.completions.create(model="wsd", messages=prefixed, temperature=0)
+        check(record["text"].startswith("The capital of France is"), "wsd-generate keeps the prefix")
+        check(r.choices[0].message.content == record["text"][len("The capital of France is"):],
+              "the answer continues the prefix (the prefix itself is not sent back)")
+
+        # A wrong key is refused, and never echoed.
+        try:
+            openai.OpenAI(base_url=server.url + "/v1", api_key="wrong-key", max_retries=0).models.list()
+            check(False, "a wrong key is refused")
+        except openai.AuthenticationError as e:
+            check(e.status_code == 401 and "wrong-key" not in str(e.body), "a wrong key is refused with 401, not echoed")
+
+        # Raw server-sent events through curl.
+        code, body = curl(server.url + "/v1/chat/completions", dict(good, stream=True), stream=True)
+        events = [l for l in body.split("\n") if l]
+        check(code == 200 and all(l.startswith("data: ") for l in events) and events[-1] == "data: [DONE]",
+              "curl: server-sent events, 'data: [DONE]' last")
+        check(json.loads(events[0][6:])["object"] == "chat.completion.chunk", "curl: chat.completion.chunk events")
+
+        # Every error case: OpenAI's error object, the field named; a good request answered after each.
+        url = server.url + "/v1/chat/completions"
+        cases = [
+            ("malformed JSON", None, "{\"messages\": [", 400, None),
+            ("wrong type", dict(good, max_tokens="ten"), None, 400, "max_tokens"),
+            ("no messages", {"model": "wsd", "messages": []}, None, 400, "messages"),
+            ("unknown role", dict(good, messages=[{"role": "wizard", "content": "hi"}]), None, 400, "messages[0].role"),
+            ("unknown model", dict(good, model="gpt-9"), None, 400, "model"),
+            ("value out of range", dict(good, temperature=3), None, 400, "temperature"),
+            ("a threshold out of range", dict(good, wsd={"threshold": 1.5}), None, 400, "wsd.threshold"),
+            ("an unsupported field", dict(good, tools=[{"type": "function", "function": {"name": "f"}}]), None, 400,
+             "tools"),
+            ("a conversation too long for the context", dict(good, messages=[{"role": "user", "content": "word " * 3000}]),
+             None, 400, "messages"),
+        ]
+        for name, body, raw, status, param in cases:
+            code, text = curl(url, body, raw_body=raw)
+            err = json.loads(text).get("error", {})
+            check(code == status and err.get("message") and err.get("type") and (param is None or err.get("param") == param),
+                  f"curl: {name}: HTTP {status} naming {param}")
+            code, _ = curl(url, good)
+            check(code == 200, f"curl: a good request after {name} is answered")
+        code, text = curl(url, good, key=None)
+        check(code == 401 and json.loads(text)["error"]["code"] == "invalid_api_key", "curl: a missing key: 401")
+        code, text = curl(url, good, key="nope-123")
+        check(code == 401 and "nope-123" not in text, "curl: a wrong key: 401, not echoed")
+
+        # A client killed mid-stream: its conversation is cancelled, the next request is served.
+        long_body = dict(good, max_tokens=400, stream=True, wsd={"draft_max_tokens": 4})
+        p = subprocess.Popen(["curl", "-sS", "-N", "-H", f"Authorization: Bearer {KEY}", "-H",
+                              "Content-Type: application/json", "--data-binary", json.dumps(long_body), url],
+                             stdout=subprocess.PIPE)
+        p.stdout.read(300)  # the stream has begun
+        p.kill()
+        p.wait()
+        cancelled = 0
+        for _ in range(100):
+            metrics = urllib.request.urlopen(server.url + "/metrics").read().decode()
+            cancelled = int(next(l for l in metrics.split("\n") if l.startswith("wsd_answers_cancelled_total")).split()[1])
+            if cancelled:
+                break
+            time.sleep(0.2)
+        check(cancelled >= 1, "a client killed mid-stream cancels its conversation (/metrics)")
+        code, _ = curl(url, good)
+        check(code == 200, "the next request is served")
+        check("wsd_switch_index_bucket" in metrics and "wsd_queue_length" in metrics, "/metrics: Prometheus text")
+    finally:
+        rc = server.stop()
+    check(rc == 0, "SIGTERM: the server exits 0")
+
+    # Queue full: one slot, no queue; a second request while one runs is refused with 429.
+    small = Server("queue", ["--parallel", "1", "--queue", "0"], key=False)
+    try:
+        body = dict(good, max_tokens=200, stream=True, wsd={"draft_max_tokens": 4})
+        p = subprocess.Popen(["curl", "-sS", "-N", "-H", "Content-Type: application/json", "--data-binary",
+                              json.dumps(body), small.url + "/v1/chat/completions"], stdout=subprocess.PIPE)
+        p.stdout.read(200)
+        out = subprocess.run(["curl", "-sS", "-i", "-H", "Content-Type: application/json", "--data-binary",
+                              json.dumps(good), small.url + "/v1/chat/completions"], capture_output=True, text=True).stdout
+        check(" 429" in out.split("\n")[0] and "retry-after" in out.lower(), "queue full: 429 with Retry-After")
+        # SIGTERM while that answer streams: it finishes within the grace period, then the server exits 0.
+        small.proc.send_signal(signal.SIGTERM)
+        rest = p.stdout.read().decode()
+        p.wait()
+        check("data: [DONE]" in rest, "SIGTERM: the answer in flight is finished")
+    finally:
+        rc = small.stop()
+    check(rc == 0, "SIGTERM with an answer in flight: exit 0")
+    print("all checks passed")
+
+
+if __name__ == "__main__":
+    main()
