@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(cmake g++ make pkg-config libeigen3-dev libxtensor-dev xtl-dev catch2
           nlohmann-json3-dev libcli11-dev libbenchmark-dev gnuplot-nox python3-venv
-          libcurl4-openssl-dev libcsv-dev libcpp-httplib-dev)
+          libcurl4-openssl-dev libcsv-dev libcpp-httplib-dev chromium)
 [ "${1:-}" = "--fuzz" ] && packages+=(clang libclang-rt-14-dev)
 missing=()
 for p in "${packages[@]}"; do

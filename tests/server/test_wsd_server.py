@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 
 import openai
@@ -222,7 +223,130 @@ def main():
     finally:
         rc = small.stop()
     check(rc == 0, "SIGTERM with an answer in flight: exit 0")
+    load_test()
+    page_test()
     print("all checks passed")
+
+
+def page_test():
+    """The chat page in a real browser: headless Chromium loads it, the page sends a prompt, and the
+    DOM is read (through the DevTools protocol) once the answer has streamed: both parts present,
+    the switch marker where the trace says."""
+    import shutil
+    import websocket
+    browser = shutil.which("chromium")
+    check(browser is not None, "chromium is installed (make deps)")
+    server = Server("page", key=False)
+    port = free_port()
+    profile = os.path.join(WORK, "chromium-profile")
+    chrome = subprocess.Popen([browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                               f"--user-data-dir={profile}", f"--remote-debugging-port={port}", "about:blank"],
+                              stdout=subprocess.DEVNULL, stderr=open(os.path.join(WORK, "chromium.log"), "w"))
+    try:
+        target = None
+        for _ in range(100):
+            try:
+                targets = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/json").read())
+                target = next(t for t in targets if t.get("type") == "page")
+                break
+            except Exception:
+                time.sleep(0.2)
+        check(target is not None, "chromium: a page to drive")
+        ws = websocket.create_connection(target["webSocketDebuggerUrl"], timeout=60)
+        ids = iter(range(1, 10**6))
+
+        def call(method, **params):
+            i = next(ids)
+            ws.send(json.dumps({"id": i, "method": method, "params": params}))
+            while True:
+                m = json.loads(ws.recv())
+                if m.get("id") == i:
+                    return m.get("result", {})
+
+        def js(expr):
+            return call("Runtime.evaluate", expression=expr, returnByValue=True)["result"].get("value")
+        prompt = "What is the capital of France?"
+        call("Page.navigate", url=server.url + "/?prompt=" + urllib.parse.quote(prompt))
+        state = None
+        for _ in range(600):
+            state = js("document.body && document.body.dataset.state")
+            if state in ("done", "error"):
+                break
+            time.sleep(0.1)
+        check(state == "done", "the page streamed an answer to its end")
+        draft = js("document.getElementById('draft').textContent")
+        strong = js("document.getElementById('strong').textContent")
+        marker = js("document.getElementById('switch').textContent")
+        index = js("document.body.dataset.switchIndex")
+        points = js("document.querySelectorAll('#plot circle.pk').length")
+        tau_line = js("document.querySelectorAll('#plot #tau').length")
+        ws.close()
+        # The same request through the API: the trace to compare the page with.
+        code, text = curl(server.url + "/v1/chat/completions",
+                          {"messages": [{"role": "user", "content": prompt}]}, key=None)
+        answer = json.loads(text)
+        trace = answer["wsd"]
+        check(code == 200 and draft + strong == answer["choices"][0]["message"]["content"],
+              "the page shows the whole answer: the drafter's part and the base model's part")
+        check(draft == trace["drafted_text"] and strong == trace["continuation_text"][:len(strong)],
+              "the drafter's part and the base model's part are where the trace puts them")
+        check(str(trace["switch_index"]) == index, f"the page's switch index is the trace's ({index})")
+        check((marker == "|") == (strong != ""), "the switch marker stands where the base model took over")
+        check(points == len(trace["p"]) and tau_line == 1, f"the plot shows the {points} drafted p_k against tau")
+    finally:
+        chrome.kill()
+        chrome.wait()
+        rc = server.stop()
+    check(rc == 0, "page: SIGTERM, exit 0")
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(next(l for l in f if l.startswith("VmRSS:")).split()[1])
+
+
+def load_test():
+    """32 concurrent streaming clients, 4 requests each, on loopback: each answered once (or refused
+    with 429), answers equal the sequential ones, no crash, resident memory within 10% afterwards."""
+    import concurrent.futures
+    server = Server("load", ["--parallel", "4", "--queue", "64"], key=False)
+    try:
+        client = openai.OpenAI(base_url=server.url + "/v1", api_key="unused", max_retries=0, timeout=300)
+        questions = ["Name a fruit.", "Say hello.", "What is 2 + 2?", "Name a colour."]
+
+        def ask(q):
+            text = ""
+            for chunk in client.chat.completions.create(model="wsd", messages=[{"role": "user", "content": q}],
+                                                        max_tokens=6, temperature=0, stream=True,
+                                                        extra_body={"wsd": {"draft_max_tokens": 4}}):
+                if chunk.choices and chunk.choices[0].delta.content:
+                    text += chunk.choices[0].delta.content
+            return text
+        expected = {q: ask(q) for q in questions}  # one at a time
+        ask(questions[0])
+        before = rss_kb(server.proc.pid)
+
+        def client_run(c):
+            out = []
+            for k in range(4):
+                q = questions[(c + k) % len(questions)]
+                try:
+                    out.append((q, ask(q)))
+                except openai.RateLimitError:
+                    out.append((q, None))
+            return out
+        with concurrent.futures.ThreadPoolExecutor(32) as pool:
+            results = [r for rs in pool.map(client_run, range(32)) for r in rs]
+        answered = [r for r in results if r[1] is not None]
+        check(len(results) == 128 and all(a != "" for _, a in results if a is not None), "load: 128 requests, each answered (non-empty) or refused")
+        check(all(a == expected[q] for q, a in answered), f"load: the {len(answered)} answers equal the sequential ones")
+        check(len(answered) >= 64, f"load: {len(answered)} answered, {128 - len(answered)} refused with 429")
+        check(server.proc.poll() is None, "load: no crash")
+        after = rss_kb(server.proc.pid)
+        check(after <= before * 1.10, f"load: resident memory {before} kB before, {after} kB after (within 10%)")
+    finally:
+        rc = server.stop()
+    check(rc == 0, "load: SIGTERM, exit 0")
 
 
 if __name__ == "__main__":

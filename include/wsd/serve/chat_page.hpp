@@ -71,6 +71,8 @@ async function send() {
   document.body.dataset.state = 'done';
 }
 $('send').onclick = send;
+const q = new URLSearchParams(location.search).get('prompt');  // /?prompt=...: sends it at once
+if (q) { $('prompt').value = q; send(); }
 </script></body></html>
 )WSDPAGE";
 }
