@@ -76,6 +76,7 @@ bench: build models
 	$(BUILD)/bin/wsd-bench --input examples/prompts.jsonl --out bench-out --parallel 0
 	$(BUILD)/bin/wsd-bench --input examples/prompts.jsonl --out bench-out/throughput --throughput-only --limit 8 --repeats 1 --parallel 1,2,4,8
 	$(BUILD)/bin/wsd-bench --input examples/prompts.jsonl --out bench-out/reference-defaults --reference-defaults --limit 2 --repeats 3 --parallel 0
+	python3 benchmarks/wsd_server_bench.py $(BUILD)/bin examples/prompts.jsonl bench-out/server --limit 8 --clients 1,4,8
 
 # The harness on both larger pairs: 6 prompts, draft 128 / total 256, median of 3.
 bench-large: build models models-large

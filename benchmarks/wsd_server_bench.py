@@ -8,6 +8,7 @@ checked to equal wsd-generate's records (batch-invariant kernels).
 """
 import argparse
 import concurrent.futures
+import http.client
 import json
 import os
 import signal
@@ -17,7 +18,6 @@ import subprocess
 import time
 import urllib.request
 
-import http.client
 
 
 def free_port():
