@@ -60,6 +60,30 @@ std::vector<wsd::Conversation> random_conversations(std::mt19937_64& rng, std::s
 
 toy::Vocabulary strong_vocab(const Setup& s) { return s.shared ? toy::Vocabulary::characters() : toy::Vocabulary::words(); }
 
+// n slots over two batched toy engines (with at least n sequences each): their sequences, and one
+// decoder per slot for a configuration.
+struct ToySlots {
+  std::shared_ptr<toy::ToyBatchedModel> weak, strong;
+  std::deque<toy::ToyBatchedModel::Sequence> ws, ss;
+  ToySlots(const Setup& s, std::size_t n, std::uint64_t order = 7, std::size_t strong_capacity = std::size_t(-1),
+           std::size_t sequences = 0)
+      : weak(std::make_shared<toy::ToyBatchedModel>(toy::Vocabulary::characters(), s.weak, std::max(n, sequences),
+                                                     std::size_t(-1), order)),
+        strong(std::make_shared<toy::ToyBatchedModel>(strong_vocab(s), s.strong, std::max(n, sequences),
+                                                       strong_capacity, order + 1)) {
+    for (std::size_t i = 0; i < n; ++i) {
+      ws.push_back(toy::ToyBatchedModel::sequence(weak, i));
+      ss.push_back(toy::ToyBatchedModel::sequence(strong, i));
+    }
+  }
+  auto decoders(const wsd::Config& cfg) {
+    using Decoder = decltype(wsd::make_decoder(ws[0], ss[0], cfg));
+    std::vector<Decoder> out;
+    for (std::size_t i = 0; i < ws.size(); ++i) out.push_back(wsd::make_decoder(ws[i], ss[i], cfg));
+    return out;
+  }
+};
+
 // A record without its timing: what must not depend on the batching.
 nlohmann::json record(const wsd::Result& r) {
   nlohmann::json j = wsd::to_json(r);
@@ -87,18 +111,10 @@ struct Batched {
 // N slots, each with its own sequences of two batched toy engines, through one engine loop.
 Batched batched(const Setup& s, const std::vector<wsd::Conversation>& cs, std::size_t workers, wsd::Mode mode,
                 bool reference_passes = false, std::size_t strong_capacity = std::size_t(-1), std::uint64_t order = 7) {
-  auto weak = std::make_shared<toy::ToyBatchedModel>(toy::Vocabulary::characters(), s.weak, workers, std::size_t(-1), order);
-  auto strong = std::make_shared<toy::ToyBatchedModel>(strong_vocab(s), s.strong, workers, strong_capacity, order + 1);
-  std::deque<toy::ToyBatchedModel::Sequence> weak_seqs, strong_seqs;
+  ToySlots slots(s, workers, order, strong_capacity);
   wsd::Config cfg = s.config;
   cfg.mode = mode;
-  for (std::size_t w = 0; w < workers; ++w) {
-    weak_seqs.push_back(toy::ToyBatchedModel::sequence(weak, w));
-    strong_seqs.push_back(toy::ToyBatchedModel::sequence(strong, w));
-  }
-  using Decoder = decltype(wsd::make_decoder(weak_seqs[0], strong_seqs[0], cfg));
-  std::vector<Decoder> decoders;
-  for (std::size_t w = 0; w < workers; ++w) decoders.push_back(wsd::make_decoder(weak_seqs[w], strong_seqs[w], cfg));
+  auto decoders = slots.decoders(cfg);
   Batched out;
   auto on_done = [&](wsd::Outcome o) {
     const std::string& id = cs[o.index].id;
@@ -115,7 +131,7 @@ Batched batched(const Setup& s, const std::vector<wsd::Conversation>& cs, std::s
   };
   if (reference_passes) wsd::decode_offline_batched(std::span(decoders), std::span(cs), on_done);
   else wsd::decode_parallel(std::span(decoders), std::span(cs), on_done);
-  out.widest = std::max(weak->widest, strong->widest);
+  out.widest = std::max(slots.weak->widest, slots.strong->widest);
   return out;
 }
 
@@ -207,20 +223,11 @@ TEST_CASE("one engine loop: 64 conversations with random failures and random can
     const auto set = random_conversations(rng, 64, "c");
     const auto expected = sequential(s, set, wsd::Mode::online);
     const std::size_t slots = 1 + rng() % 8;
-    auto weak = std::make_shared<toy::ToyBatchedModel>(toy::Vocabulary::characters(), s.weak, slots, std::size_t(-1), rng());
-    auto strong = std::make_shared<toy::ToyBatchedModel>(strong_vocab(s), s.strong, slots, std::size_t(-1), rng());
+    ToySlots toys(s, slots, rng());
     const std::uint64_t fail_seed = rng();
     auto fails = [fail_seed](std::size_t n) { return toy::mix(fail_seed ^ n) % 97 == 0; };  // about 1 call in 97
-    weak->fail = fails;
-    strong->fail = fails;
-    std::deque<toy::ToyBatchedModel::Sequence> ws, ss;
-    for (std::size_t i = 0; i < slots; ++i) {
-      ws.push_back(toy::ToyBatchedModel::sequence(weak, i));
-      ss.push_back(toy::ToyBatchedModel::sequence(strong, i));
-    }
-    using Decoder = decltype(wsd::make_decoder(ws[0], ss[0], s.config));
-    std::vector<Decoder> decoders;
-    for (std::size_t i = 0; i < slots; ++i) decoders.push_back(wsd::make_decoder(ws[i], ss[i], s.config));
+    toys.weak->fail = fails;
+    toys.strong->fail = fails;
 
     std::mutex mutex;
     std::condition_variable all_done;
@@ -228,7 +235,7 @@ TEST_CASE("one engine loop: 64 conversations with random failures and random can
     std::map<std::size_t, wsd::Outcome> outcomes;
     std::set<std::size_t> cancel_asked;
     {
-      wsd::DecodeLoop<Decoder> loop(std::move(decoders));
+      wsd::DecodeLoop loop(toys.decoders(s.config));
       loop.start();  // its own thread; this one submits and cancels meanwhile
       std::vector<std::size_t> ids;
       for (const auto& c : set) {
@@ -286,23 +293,14 @@ TEST_CASE("destroying a decode loop with 16 conversations in flight ends each of
   s.config.max_tokens = 60;
   s.config.chunk = 1;
   const auto set = random_conversations(rng, 40, "c");
-  auto weak = std::make_shared<toy::ToyBatchedModel>(toy::Vocabulary::characters(), s.weak, 16);
-  auto strong = std::make_shared<toy::ToyBatchedModel>(strong_vocab(s), s.strong, 16);
-  std::deque<toy::ToyBatchedModel::Sequence> ws, ss;
-  for (std::size_t i = 0; i < 16; ++i) {
-    ws.push_back(toy::ToyBatchedModel::sequence(weak, i));
-    ss.push_back(toy::ToyBatchedModel::sequence(strong, i));
-  }
-  using Decoder = decltype(wsd::make_decoder(ws[0], ss[0], s.config));
+  ToySlots toys(s, 16);
   std::atomic<int> ended{0}, errors{0};
   for (bool threaded : {true, false}) {
     INFO((threaded ? "on its own thread" : "driven by this thread"));
     ended = 0;
     errors = 0;
-    std::vector<Decoder> decoders;
-    for (std::size_t i = 0; i < 16; ++i) decoders.push_back(wsd::make_decoder(ws[i], ss[i], s.config));
     {
-      wsd::DecodeLoop<Decoder> loop(std::move(decoders));
+      wsd::DecodeLoop loop(toys.decoders(s.config));
       for (const auto& c : set)
         loop.submit(c, [&](wsd::Outcome o) {
           ++ended;
@@ -324,18 +322,9 @@ TEST_CASE("a decode loop's callback may submit more, cancel, and call the models
   const Setup s = random_setup(rng, false);
   const auto set = random_conversations(rng, 6, "c");
   const auto expected = sequential(s, set, wsd::Mode::online);
-  auto weak = std::make_shared<toy::ToyBatchedModel>(toy::Vocabulary::characters(), s.weak, 4);
-  auto strong = std::make_shared<toy::ToyBatchedModel>(strong_vocab(s), s.strong, 4);
-  std::deque<toy::ToyBatchedModel::Sequence> ws, ss;
-  for (std::size_t i = 0; i < 3; ++i) {
-    ws.push_back(toy::ToyBatchedModel::sequence(weak, i));
-    ss.push_back(toy::ToyBatchedModel::sequence(strong, i));
-  }
-  using Decoder = decltype(wsd::make_decoder(ws[0], ss[0], s.config));
-  std::vector<Decoder> decoders;
-  for (std::size_t i = 0; i < 3; ++i) decoders.push_back(wsd::make_decoder(ws[i], ss[i], s.config));
+  ToySlots toys(s, 3, 7, std::size_t(-1), /*sequences=*/4);  // a fourth sequence for the callback
   toy::ToyProvider plain_weak(toy::Vocabulary::characters(), s.weak), plain_strong(strong_vocab(s), s.strong);
-  wsd::DecodeLoop<Decoder> loop(std::move(decoders));
+  wsd::DecodeLoop loop(toys.decoders(s.config));
   std::map<std::string, nlohmann::json> got;
   std::function<void(std::size_t)> submit_next = [&](std::size_t i) {
     if (i >= set.size()) return;
@@ -345,7 +334,7 @@ TEST_CASE("a decode loop's callback may submit more, cancel, and call the models
       submit_next(i + 2);  // the callback submits the next one
       auto side = wsd::make_decoder(plain_weak, plain_strong, s.config);
       CHECK(record(side.decode(set[i])) == expected.at(set[i].id));  // and decodes by itself
-      auto one = toy::ToyBatchedModel::sequence(weak, 3);  // a fourth sequence of the loop's engine
+      auto one = toy::ToyBatchedModel::sequence(toys.weak, 3);  // the fourth sequence of the loop's engine
       const wsd::Token t = 1;
       const std::size_t row = 0;
       one.rollback(0);

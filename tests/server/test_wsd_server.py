@@ -183,11 +183,13 @@ def main():
         check(code == 401 and "nope-123" not in text, "curl: a wrong key: 401, not echoed")
 
         # A client killed mid-stream: its conversation is cancelled, the next request is served.
-        long_body = dict(good, max_tokens=400, stream=True, wsd={"draft_max_tokens": 4})
+        # Greedy, this one writes all 400 tokens (measured): it is in flight when the client goes.
+        long_body = dict(good, max_tokens=400, stream=True, wsd={"draft_max_tokens": 4},
+                         messages=[{"role": "user", "content": "Count from 1 to 300, separated by commas."}])
         p = subprocess.Popen(["curl", "-sS", "-N", "-H", f"Authorization: Bearer {KEY}", "-H",
                               "Content-Type: application/json", "--data-binary", json.dumps(long_body), url],
                              stdout=subprocess.PIPE)
-        p.stdout.read(300)  # the stream has begun
+        p.stdout.read(100)  # the stream has begun
         p.kill()
         p.wait()
         cancelled = 0
@@ -208,7 +210,8 @@ def main():
     # Queue full: one slot, no queue; a second request while one runs is refused with 429.
     small = Server("queue", ["--parallel", "1", "--queue", "0"], key=False)
     try:
-        body = dict(good, max_tokens=200, stream=True, wsd={"draft_max_tokens": 4})
+        body = dict(good, max_tokens=200, stream=True, wsd={"draft_max_tokens": 4},
+                    messages=[{"role": "user", "content": "Count from 1 to 300, separated by commas."}])
         p = subprocess.Popen(["curl", "-sS", "-N", "-H", "Content-Type: application/json", "--data-binary",
                               json.dumps(body), small.url + "/v1/chat/completions"], stdout=subprocess.PIPE)
         p.stdout.read(200)
