@@ -424,6 +424,11 @@ class HttpEngine : public Engine {
     std::lock_guard lock(mutex_);
     return flight_.size();
   }
+  // The most requests that were out at once.
+  std::size_t widest() const {
+    std::lock_guard lock(mutex_);
+    return widest_;
+  }
 
  protected:
   void run(std::span<EngineCall* const> calls) override {
@@ -437,6 +442,7 @@ class HttpEngine : public Engine {
         flight_.back().finished = true;
       }
     }
+    widest_ = std::max(widest_, flight_.size());
   }
 
  private:
@@ -472,6 +478,7 @@ class HttpEngine : public Engine {
   CURLM* multi_;
   mutable std::mutex mutex_;
   std::vector<Flight> flight_;
+  std::size_t widest_ = 0;
 };
 
 template <class P>
