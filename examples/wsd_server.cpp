@@ -215,9 +215,11 @@ int main(int argc, char** argv) {
       } catch (const ApiError& e) {
         return error(res, e);
       }
-      // The conversation must fit: the prompt of each model and the answer's budget.
+      // The conversation must fit: the prompt of each model and the answer's budget. The base
+      // model's prompt length is also the answer's usage.prompt_tokens.
+      std::size_t strong_prompt = 0;
       try {
-        const std::size_t strong_prompt =
+        strong_prompt =
             wsd::tokenize_with_bos(*strong_model, wsd::BaseModelTemplate{}.render(request.conversation)).size();
         const std::size_t weak_prompt =
             wsd::tokenize_with_bos(*weak_model, weak_model->apply_chat_template(request.conversation)).size();
@@ -311,8 +313,7 @@ int main(int argc, char** argv) {
                              {"finish_reason", wsd::serve::finish_reason(r)}});
           traces.push_back(wsd::serve::trace_json(r));
         }
-        const std::size_t prompt =
-            wsd::tokenize_with_bos(*strong_model, wsd::BaseModelTemplate{}.render(request.conversation)).size();
+        const std::size_t prompt = strong_prompt;
         json out = {{"id", id},
                     {"object", "chat.completion"},
                     {"created", created},
@@ -329,14 +330,12 @@ int main(int argc, char** argv) {
       metrics.status(200);
       auto n = request.n;
       auto include_usage = request.include_usage;
-      auto prompt_tokens =
-          wsd::tokenize_with_bos(*strong_model, wsd::BaseModelTemplate{}.render(request.conversation)).size();
+      auto prompt_tokens = strong_prompt;
       for (std::size_t i = 0; i < n; ++i) ex->push(sse(chunk(i, {{"role", "assistant"}, {"content", ""}}, nullptr)));
-      auto finished = std::make_shared<bool>(false);
       res.set_header("Cache-Control", "no-cache");
       res.set_chunked_content_provider(
           "text/event-stream",
-          [ex, n, include_usage, prompt_tokens, chunk, ids, finished, &loop, id, created, model_name](
+          [ex, n, include_usage, prompt_tokens, chunk, ids, &loop, id, created, model_name](
               std::size_t, httplib::DataSink& sink) {
             std::unique_lock lock(ex->mutex);
             ex->changed.wait_for(lock, std::chrono::milliseconds(200), [&] { return !ex->events.empty() || ex->ended == n; });
@@ -387,7 +386,6 @@ int main(int argc, char** argv) {
             const std::string done = "data: [DONE]\n\n";
             sink.write(done.data(), done.size());
             sink.done();
-            *finished = true;
             return true;
           },
           [ex, ids, &loop, n](bool success) {  // the connection ended: a client gone cancels

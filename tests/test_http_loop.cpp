@@ -105,6 +105,14 @@ struct Ends {
   }
 };
 
+// Submits the conversations to a running loop and returns once as many requests went to the server.
+template <class Loop>
+void submit_until_out(Loop& loop, const std::vector<wsd::Conversation>& cs, Ends& ends, const wsd::OpenAIServer& remote) {
+  const std::size_t before = remote.requests();
+  for (const auto& c : cs) loop.submit(c, ends.on_done());
+  while (remote.requests() < before + cs.size()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+}
+
 std::string message(const std::exception_ptr& e) {
   try {
     std::rethrow_exception(e);
@@ -156,9 +164,7 @@ TEST_CASE("the server dies while conversations are in flight: each ends once wit
   Ends ends;
   wsd::DecodeLoop loop(pairs.decoders(cfg));
   loop.start();
-  const std::size_t before = remote->requests();
-  for (const auto& c : cs) loop.submit(c, ends.on_done());
-  while (remote->requests() < before + 4) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  submit_until_out(loop, cs, ends, *remote);
   server->process().stop(SIGKILL);  // gone, mid-request
   REQUIRE(ends.wait(cs.size(), std::chrono::seconds(120)));
   std::size_t errors = 0;
@@ -195,9 +201,7 @@ TEST_CASE("destroying the loop with requests out to the server gives them up at 
   {
     wsd::DecodeLoop loop(pairs.decoders(cfg));
     loop.start();
-    const std::size_t before = remote->requests();
-    for (const auto& c : cs) loop.submit(c, ends.on_done());
-    while (remote->requests() < before + 4) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    submit_until_out(loop, cs, ends, *remote);
   }
   REQUIRE(ends.outcomes.size() == cs.size());
   for (std::size_t i = 0; i < cs.size(); ++i) {

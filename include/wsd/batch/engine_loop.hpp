@@ -109,9 +109,8 @@ class EngineLoop final : public CallQueue {
 
   // Gives up every call to engines that complete later (a shutdown: they end with an error).
   void abandon_in_flight() {
-    for (Queue& q : queues_) {
+    for (Queue& q : queues_)
       for (EngineCall* c : q.in_flight) q.engine->abandon(*c);
-    }
   }
   // Ends polls of engines that complete later early (any thread).
   void wake() {

@@ -170,6 +170,12 @@ class HttpClient {
       ++attempt_;
       return false;
     }
+    // Sends the request on this thread, attempt after attempt, until it is done (or throws).
+    void perform() {
+      while (!end(curl_easy_perform(begin())))
+        std::this_thread::sleep_for(std::chrono::duration<double>(next_wait()));
+    }
+
     // The wait before the next attempt (doubling each time).
     double next_wait() {
       const double w = wait_;
@@ -276,11 +282,8 @@ class HttpClient {
   Response send(std::string_view method, std::string_view path, const nlohmann::json* body,
                 const EventCallback* on_event) const {
     Transfer t(*this, std::string(method), std::string(path), body ? body->dump() : std::string(), on_event);
-    while (true) {
-      const CURLcode code = curl_easy_perform(t.begin());
-      if (t.end(code)) return std::move(t.response());
-      std::this_thread::sleep_for(std::chrono::duration<double>(t.next_wait()));
-    }
+    t.perform();
+    return std::move(t.response());
   }
 
   static bool retryable(CURLcode code) {
@@ -361,11 +364,7 @@ class HttpEngine : public Engine {
   void run_now(EngineCall& call) override {
     auto& t = static_cast<HttpClient::Transfer&>(call);
     try {
-      while (true) {
-        const CURLcode code = curl_easy_perform(t.begin());
-        if (t.end(code)) return;
-        std::this_thread::sleep_for(std::chrono::duration<double>(t.next_wait()));
-      }
+      t.perform();
     } catch (...) {
       t.error = std::current_exception();
     }
