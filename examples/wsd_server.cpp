@@ -1,7 +1,8 @@
 // wsd-server: a WSD pair (drafter + base model + switch rule) as one model behind OpenAI's chat
-// completions API, so that any OpenAI client is a WSD client. One wsd::DecodeLoop on its own thread
-// runs every conversation in flight; HTTP handlers (cpp-httplib's threads) submit, stream from and
-// cancel them.
+// completions API, so that any OpenAI client is a WSD client. The pair is both models in this
+// process, or the drafter here and the base model on an OpenAI-compatible server (--strong-url).
+// One wsd::DecodeLoop on its own thread runs every conversation in flight (wsd::serve::PairLoop);
+// HTTP handlers (cpp-httplib's threads) submit, stream from and cancel them.
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
@@ -18,14 +19,17 @@
 #include <string>
 #include <thread>
 #include <vector>
+#include <wsd/providers/http/llama_http_pair.hpp>
 #include <wsd/providers/llama/llama_parallel.hpp>
 #include <wsd/serve/chat_api.hpp>
 #include <wsd/serve/chat_page.hpp>
+#include <wsd/serve/pair_service.hpp>
 #include <wsd/tools/exit_codes.hpp>
 #include <wsd/wsd.hpp>
 
 #include "tools/config_flags.hpp"
 #include "tools/pair_flags.hpp"
+#include "tools/server_flags.hpp"
 
 // After Eigen (through wsd.hpp): httplib brings <resolv.h>, whose _res macro breaks Eigen's headers.
 #include <httplib.h>
@@ -33,11 +37,6 @@
 namespace {
 
 using nlohmann::json;
-
-// A slot: one sequence of each model (a decoder is made per request over it, with its settings).
-struct Slot {
-  std::reference_wrapper<wsd::LlamaSequence> weak, strong;
-};
 
 // One request's answers: its Stream sinks and the loop's ends push here (loop thread), the HTTP
 // handler reads (its thread).
@@ -107,13 +106,6 @@ struct Metrics {
   }
 };
 
-wsd::Task<std::optional<wsd::Result>> answer(Slot& slot, wsd::Config cfg, wsd::Conversation c, wsd::Stream stream,
-                                             std::stop_token stop) {
-  stream.cancel = std::move(stop);
-  auto decoder = wsd::make_decoder(slot.weak.get(), slot.strong.get(), cfg, wsd::tools::samplers(cfg));
-  co_return co_await decoder.decode_task(c, std::move(stream));
-}
-
 std::string sse(const json& j) { return "data: " + j.dump() + "\n\n"; }
 
 }  // namespace
@@ -137,6 +129,7 @@ int main(int argc, char** argv) {
   app.add_option("--model-name", model_name, "the model's name in the API")->capture_default_str();
   app.add_option("--context", context, "tokens of context per conversation and model")->check(CLI::Range(64, 131072))->capture_default_str();
   app.add_option("--grace", grace_s, "seconds answers in flight may take to finish after SIGTERM")->capture_default_str();
+  wsd::tools::ServerFlags strong_server(app, "--strong-api-key-env");  // --strong-url, --strong-model, --timeout
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -145,7 +138,7 @@ int main(int argc, char** argv) {
 
   try {
     pair_flags.resolve();
-    const wsd::Config base = config_flags.resolve();
+    wsd::Config base = config_flags.resolve();  // shared_vocabulary is set once the models are known
     std::string api_key;
     if (!api_key_env.empty()) {
       const char* k = std::getenv(api_key_env.c_str());
@@ -163,9 +156,7 @@ int main(int argc, char** argv) {
     std::atomic<std::size_t> outstanding{0};  // conversations submitted and not yet ended
     std::atomic<std::uint64_t> next_id{0};
     Metrics metrics;
-    std::unique_ptr<wsd::DecodeLoop<Slot>> loop;
-    std::unique_ptr<wsd::LlamaPairSequences> pairs;
-    std::shared_ptr<const wsd::LlamaModel> weak_model, strong_model;
+    std::unique_ptr<wsd::serve::PairService> pair;  // set, then `ready`: the handlers read it after
 
     httplib::Server svr;
     svr.new_task_queue = [] { return new httplib::ThreadPool(72); };
@@ -219,10 +210,8 @@ int main(int argc, char** argv) {
       // model's prompt length is also the answer's usage.prompt_tokens.
       std::size_t strong_prompt = 0;
       try {
-        strong_prompt =
-            wsd::tokenize_with_bos(*strong_model, wsd::BaseModelTemplate{}.render(request.conversation)).size();
-        const std::size_t weak_prompt =
-            wsd::tokenize_with_bos(*weak_model, weak_model->apply_chat_template(request.conversation)).size();
+        strong_prompt = pair->strong_prompt_tokens(request.conversation);
+        const std::size_t weak_prompt = pair->weak_prompt_tokens(request.conversation);
         const std::size_t need = std::max(strong_prompt, weak_prompt) + request.config.max_tokens;
         if (need > static_cast<std::size_t>(context))
           return error(res, ApiError(400,
@@ -275,11 +264,8 @@ int main(int argc, char** argv) {
             ex->push(sse(c));
           };
         }
-        ids.push_back(loop->submit_job(
-            [cfg, c = request.conversation, stream](Slot& slot, std::stop_token stop) {
-              return answer(slot, cfg, c, stream, std::move(stop));
-            },
-            [ex, i, &metrics, &outstanding](wsd::Outcome o) {
+        ids.push_back(pair->submit(
+            cfg, request.conversation, stream, [ex, i, &metrics, &outstanding](wsd::Outcome o) {
               if (o.result) metrics.answer(*o.result);
               std::lock_guard lock(ex->mutex);
               ex->outcomes[i] = std::move(o);
@@ -335,13 +321,13 @@ int main(int argc, char** argv) {
       res.set_header("Cache-Control", "no-cache");
       res.set_chunked_content_provider(
           "text/event-stream",
-          [ex, n, include_usage, prompt_tokens, chunk, ids, &loop, id, created, model_name](
+          [ex, n, include_usage, prompt_tokens, chunk, ids, &pair, id, created, model_name](
               std::size_t, httplib::DataSink& sink) {
             std::unique_lock lock(ex->mutex);
             ex->changed.wait_for(lock, std::chrono::milliseconds(200), [&] { return !ex->events.empty() || ex->ended == n; });
             auto gone = [&] {
               lock.unlock();
-              for (auto cid : ids) loop->cancel(cid);
+              for (auto cid : ids) pair->cancel(cid);
               return false;
             };
             while (!ex->events.empty()) {
@@ -388,11 +374,11 @@ int main(int argc, char** argv) {
             sink.done();
             return true;
           },
-          [ex, ids, &loop, n](bool success) {  // the connection ended: a client gone cancels
+          [ex, ids, &pair, n](bool success) {  // the connection ended: a client gone cancels
             if (success) return;
             std::lock_guard lock(ex->mutex);
             if (ex->ended < n)
-              for (auto cid : ids) loop->cancel(cid);
+              for (auto cid : ids) pair->cancel(cid);
           });
     });
 
@@ -404,14 +390,22 @@ int main(int argc, char** argv) {
 
     wsd::LlamaOptions opts;
     opts.context = context;
+    std::string strong_name;
     try {
-      weak_model = std::make_shared<const wsd::LlamaModel>(pair_flags.weak(), opts);
-      strong_model = std::make_shared<const wsd::LlamaModel>(pair_flags.strong(), opts);
-      pairs = std::make_unique<wsd::LlamaPairSequences>(weak_model, strong_model, parallel);
-      std::vector<Slot> slots;
-      for (std::size_t i = 0; i < parallel; ++i) slots.push_back(Slot{pairs->weak(i), pairs->strong(i)});
-      loop = std::make_unique<wsd::DecodeLoop<Slot>>(std::move(slots));
-      loop->start();
+      auto weak_model = std::make_shared<const wsd::LlamaModel>(pair_flags.weak(), opts);
+      if (strong_server.remote()) {  // the base model on a server: it samples, this side drafts
+        auto server = strong_server.connect();
+        strong_name = server->model() + " at " + server->url();
+        base.shared_vocabulary = false;
+        pair = std::make_unique<wsd::serve::PairLoop<wsd::LlamaHttpPair>>(
+            std::make_unique<wsd::LlamaHttpPair>(weak_model, std::move(server), parallel, base.continuation));
+      } else {
+        auto strong_model = std::make_shared<const wsd::LlamaModel>(pair_flags.strong(), opts);
+        strong_name = std::filesystem::path(pair_flags.strong()).stem().string();
+        base.shared_vocabulary = wsd::same_vocabulary(*weak_model, *strong_model);
+        pair = std::make_unique<wsd::serve::PairLoop<wsd::LlamaPairSequences>>(
+            std::make_unique<wsd::LlamaPairSequences>(weak_model, strong_model, parallel));
+      }
     } catch (...) {
       svr.stop();
       http.join();
@@ -419,8 +413,7 @@ int main(int argc, char** argv) {
     }
     ready = true;
     std::fprintf(stderr, "wsd-server: ready: model '%s' = %s -> %s, %zu in flight\n", model_name.c_str(),
-                 std::filesystem::path(pair_flags.weak()).stem().c_str(),
-                 std::filesystem::path(pair_flags.strong()).stem().c_str(), parallel);
+                 std::filesystem::path(pair_flags.weak()).stem().c_str(), strong_name.c_str(), parallel);
 
     int sig = 0;
     sigwait(&signals, &sig);
@@ -430,11 +423,11 @@ int main(int argc, char** argv) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(grace_s);
     while (outstanding > 0 && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    loop->cancel_all();  // what is left ends cancelled; each handler writes its ends
+    pair->cancel_all();  // what is left ends cancelled; each handler writes its ends
     for (int i = 0; i < 500 && outstanding > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     svr.stop();  // joins the handlers
     http.join();
-    loop.reset();
+    pair.reset();
     std::fprintf(stderr, "wsd-server: stopped\n");
     return 0;
   } catch (...) {

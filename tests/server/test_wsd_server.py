@@ -1,6 +1,7 @@
 """wsd-server against real clients: the official openai package and curl, on a free 127.0.0.1 port.
 
-Usage: python test_wsd_server.py WSD_SERVER WSD_GENERATE WORK_DIR
+Usage: python test_wsd_server.py WSD_SERVER WSD_GENERATE WORK_DIR STRONG_GGUF
+(STRONG_GGUF: the base model, served by llama-cpp-python's server for the --strong-url checks)
 Each check prints one line; the first failure ends the run with a non-zero exit.
 """
 import json
@@ -15,7 +16,7 @@ import urllib.request
 
 import openai
 
-SERVER, GENERATE, WORK = sys.argv[1], sys.argv[2], sys.argv[3]
+SERVER, GENERATE, WORK, STRONG_GGUF = sys.argv[1:5]
 os.makedirs(WORK, exist_ok=True)
 FLAGS = ["--max-tokens", "24", "--draft-max-tokens", "16", "--context", "1024"]
 KEY = "test-key-8f2a"
@@ -82,14 +83,14 @@ def curl(url, body=None, key=KEY, raw_body=None, stream=False):
     return int(code), text
 
 
-def generate_record(messages, extra=()):
+def generate_record(messages, extra=(), flags=FLAGS):
     path = os.path.join(WORK, "prompt.jsonl")
     out = os.path.join(WORK, "generated.jsonl")
     with open(path, "w") as f:
         f.write(json.dumps({"id": "p", "messages": messages}) + "\n")
     if os.path.exists(out):
         os.remove(out)
-    subprocess.run([GENERATE, "--input", path, "--output", out, *FLAGS, *extra], check=True,
+    subprocess.run([GENERATE, "--input", path, "--output", out, *flags, *extra], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     with open(out) as f:
         return json.loads(f.readline())
@@ -228,20 +229,23 @@ def main():
     check(rc == 0, "SIGTERM with an answer in flight: exit 0")
     load_test()
     page_test()
+    remote_test()
     print("all checks passed")
 
 
 def page_test():
     """The chat page in a real browser: headless Chromium loads it, the page sends a prompt, and the
     DOM is read (through the DevTools protocol) once the answer has streamed: both parts present,
-    the switch marker where the trace says."""
+    the switch marker where the trace says. The server wants a key: the page's first try is refused
+    (401, shown), then the key typed into its key field is sent and kept."""
     import shutil
     import websocket
     browser = shutil.which("chromium")
     check(browser is not None, "chromium is installed (make deps)")
-    server = Server("page", key=False)
+    server = Server("page")
     port = free_port()
     profile = os.path.join(WORK, "chromium-profile")
+    shutil.rmtree(profile, ignore_errors=True)  # no key kept from an earlier run
     chrome = subprocess.Popen([browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                                f"--user-data-dir={profile}", f"--remote-debugging-port={port}", "about:blank"],
                               stdout=subprocess.DEVNULL, stderr=open(os.path.join(WORK, "chromium.log"), "w"))
@@ -268,15 +272,23 @@ def page_test():
 
         def js(expr):
             return call("Runtime.evaluate", expression=expr, returnByValue=True)["result"].get("value")
+        def wait_end():
+            state = None
+            for _ in range(600):
+                state = js("document.body && document.body.dataset.state")
+                if state in ("done", "error"):
+                    break
+                time.sleep(0.1)
+            return state
         prompt = "What is the capital of France?"
         call("Page.navigate", url=server.url + "/?prompt=" + urllib.parse.quote(prompt))
-        state = None
-        for _ in range(600):
-            state = js("document.body && document.body.dataset.state")
-            if state in ("done", "error"):
-                break
-            time.sleep(0.1)
-        check(state == "done", "the page streamed an answer to its end")
+        state = wait_end()
+        info = js("document.getElementById('info').textContent")
+        check(state == "error" and "401" in info and "API key" in info, f"the page without the key: 401 shown ({info})")
+        js(f"const k = document.getElementById('key'); k.value = '{KEY}'; k.dispatchEvent(new Event('change'));"
+           "document.getElementById('send').click()")
+        check(wait_end() == "done", "with the key in its field, the page streamed an answer to its end")
+        check(js("localStorage.getItem('wsd-api-key')") == KEY, "the page keeps the key for the next visit")
         draft = js("document.getElementById('draft').textContent")
         strong = js("document.getElementById('strong').textContent")
         marker = js("document.getElementById('switch').textContent")
@@ -285,8 +297,7 @@ def page_test():
         tau_line = js("document.querySelectorAll('#plot #tau').length")
         ws.close()
         # The same request through the API: the trace to compare the page with.
-        code, text = curl(server.url + "/v1/chat/completions",
-                          {"messages": [{"role": "user", "content": prompt}]}, key=None)
+        code, text = curl(server.url + "/v1/chat/completions", {"messages": [{"role": "user", "content": prompt}]})
         answer = json.loads(text)
         trace = answer["wsd"]
         check(code == 200 and draft + strong == answer["choices"][0]["message"]["content"],
@@ -301,6 +312,76 @@ def page_test():
         chrome.wait()
         rc = server.stop()
     check(rc == 0, "page: SIGTERM, exit 0")
+
+
+def remote_test():
+    """--strong-url: the drafter in wsd-server, the base model on llama-cpp-python's server (a real
+    one on a free port, wanting a key of its own). An answer and a stream equal wsd-generate's
+    record through the same server; a server that refuses the key stops wsd-server at once."""
+    os.environ["WSD_STRONG_KEY"] = "strong-key-51c0"
+    port = free_port()
+    strong_url = f"http://127.0.0.1:{port}/v1"
+    log = open(os.path.join(WORK, "llama-server.log"), "w")
+    # One token per physical batch: the server's logits do not depend on how a prompt is split.
+    llama = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", STRONG_GGUF, "--host", "127.0.0.1",
+                              "--port", str(port), "--n_ctx", "1024", "--n_batch", "1", "--n_ubatch", "1",
+                              "--flash_attn", "true", "--api_key", os.environ["WSD_STRONG_KEY"]],
+                             stdout=log, stderr=subprocess.STDOUT)
+    try:
+        up = False
+        for _ in range(300):
+            if llama.poll() is not None:
+                break
+            try:
+                req = urllib.request.Request(strong_url + "/models",
+                                             headers={"Authorization": "Bearer " + os.environ["WSD_STRONG_KEY"]})
+                up = urllib.request.urlopen(req, timeout=2).status == 200
+            except Exception:
+                pass
+            if up:
+                break
+            time.sleep(0.2)
+        check(up, "llama-cpp-python's server with the base model is up")
+
+        # The answer is short: the server scores ~0.4 s per echoed token (Gemma's 262k vocabulary).
+        flags = ["--max-tokens", "8", "--draft-max-tokens", "4", "--context", "1024"]
+        remote = ["--strong-url", strong_url, "--strong-api-key-env", "WSD_STRONG_KEY"]
+        messages = [{"role": "user", "content": "What is the capital of France?"}]
+        record = generate_record(messages, ["--api-key-env", "WSD_STRONG_KEY", "--strong-url", strong_url], flags)
+        server = Server("remote", remote)
+        try:
+            body = {"model": "wsd", "messages": messages, "max_tokens": 8, "wsd": {"draft_max_tokens": 4}}
+            code, text = curl(server.url + "/v1/chat/completions", body)
+            answer = json.loads(text)
+            check(code == 200 and answer["choices"][0]["message"]["content"] == record["text"],
+                  f"--strong-url: the answer is wsd-generate's through the same server ({record['text']!r})")
+            check(answer["wsd"]["switch_index"] == record["switch"]["index"] and answer["wsd"]["p"] == record["draft"]["probs"],
+                  "--strong-url: the switch index and the base model's p_k are wsd-generate's")
+            code, body_text = curl(server.url + "/v1/chat/completions", dict(body, stream=True), stream=True)
+            streamed, marker = "", False
+            for line in body_text.split("\n"):
+                if not line.startswith("data: ") or line == "data: [DONE]":
+                    continue
+                ev = json.loads(line[6:])
+                marker = marker or (ev.get("wsd") or {}).get("event") == "switch"
+                if ev.get("choices") and ev["choices"][0]["delta"].get("content"):
+                    streamed += ev["choices"][0]["delta"]["content"]
+            check(code == 200 and streamed == record["text"], "--strong-url: the stream concatenates to the same text")
+            check(marker == (record["continuation"]["text"] != ""), "--strong-url: the switch marker in the stream")
+        finally:
+            rc = server.stop()
+        check(rc == 0, "--strong-url: SIGTERM, exit 0")
+
+        # The base model's server refuses the key: wsd-server says so and exits non-zero.
+        env = dict(os.environ, WSD_STRONG_KEY="not-the-key")
+        out = subprocess.run([SERVER, "--port", str(free_port()), *flags, *remote], env=env, capture_output=True,
+                             text=True, timeout=120)
+        check(out.returncode != 0 and strong_url in out.stderr and "not-the-key" not in out.stderr,
+              f"a base-model server that refuses the key: exit {out.returncode}, naming it "
+              f"({out.stderr.strip().splitlines()[-1] if out.stderr.strip() else ''})")
+    finally:
+        llama.kill()
+        llama.wait()
 
 
 def rss_kb(pid):

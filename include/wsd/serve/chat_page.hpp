@@ -1,7 +1,9 @@
 #pragma once
 // wsd-server's chat playground (GET /): one static page, no build step. It streams an answer from
 // /v1/chat/completions and shows the drafter's part and the base model's part in two colours, the
-// switch point, and the drafted tokens' p_k against tau as a small plot.
+// switch point, and the drafted tokens' p_k against tau as a small plot. A server started with
+// --api-key-env needs the key: the page's key field sends it as a bearer token and keeps it in the
+// browser's localStorage (this origin only), as llama.cpp's web UI does.
 #include <string_view>
 
 namespace wsd::serve {
@@ -16,12 +18,13 @@ textarea { width: 100%; height: 5rem; font: inherit; }
 #draft { color: #1f5fbf; } #strong { color: #1b7f3b; }
 #switch { color: #c00; font-weight: bold; }
 #legend span { margin-right: 1rem; } #info { color: #555; margin-top: .5rem; }
+#key { width: 16rem; font: inherit; margin-left: 1rem; }
 </style></head>
 <body>
 <h1>wsd playground</h1>
 <p id="legend"><span style="color:#1f5fbf">drafter (aligned model)</span><span style="color:#1b7f3b">base model</span><span style="color:#c00">| switch</span></p>
 <textarea id="prompt">Give me three tips for staying focused.</textarea>
-<button id="send">Send</button>
+<button id="send">Send</button><input id="key" type="password" placeholder="API key (if the server needs one)" autocomplete="off">
 <div id="answer"><span id="draft"></span><span id="switch"></span><span id="strong"></span></div>
 <div id="info"></div>
 <svg id="plot" width="600" height="160" style="border:1px solid #eee; margin-top: .5rem"></svg>
@@ -40,9 +43,16 @@ async function send() {
   $('draft').textContent = ''; $('strong').textContent = ''; $('switch').textContent = ''; $('info').textContent = '';
   document.body.dataset.state = 'streaming';
   let switched = false;
-  const r = await fetch('/v1/chat/completions', {method: 'POST', headers: {'Content-Type': 'application/json'},
+  const headers = {'Content-Type': 'application/json'}, key = $('key').value.trim();
+  if (key) headers['Authorization'] = 'Bearer ' + key;
+  const r = await fetch('/v1/chat/completions', {method: 'POST', headers,
     body: JSON.stringify({messages: [{role: 'user', content: $('prompt').value}], stream: true})});
-  if (!r.ok) { $('info').textContent = 'error: ' + (await r.text()); document.body.dataset.state = 'error'; return; }
+  if (!r.ok) {
+    let message = await r.text();
+    try { message = JSON.parse(message).error.message; } catch (e) {}
+    if (r.status === 401) { message += ' (enter the server\'s API key above)'; $('key').focus(); }
+    $('info').textContent = `error ${r.status}: ${message}`; document.body.dataset.state = 'error'; return;
+  }
   const reader = r.body.getReader(), dec = new TextDecoder();
   let buf = '';
   for (;;) {
@@ -70,6 +80,8 @@ async function send() {
   }
   document.body.dataset.state = 'done';
 }
+$('key').value = localStorage.getItem('wsd-api-key') || '';
+$('key').onchange = () => localStorage.setItem('wsd-api-key', $('key').value.trim());
 $('send').onclick = send;
 const q = new URLSearchParams(location.search).get('prompt');  // /?prompt=...: sends it at once
 if (q) { $('prompt').value = q; send(); }
