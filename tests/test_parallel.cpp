@@ -1,6 +1,7 @@
 // Many conversations in flight: the same records whatever the batching, online == offline with
 // both batched, a failing conversation fails alone, and the scheduler's own rules.
 #include <catch2/catch.hpp>
+#include <wsd/serve/pair_service.hpp>
 #include <wsd/wsd.hpp>
 
 #include <atomic>
@@ -283,6 +284,80 @@ TEST_CASE("one engine loop: 64 conversations with random failures and random can
   CHECK(failed > 0);  // the three kinds of end all happened
   CHECK(cancelled > 0);
   CHECK(equal > 100);
+}
+
+// ToySlots as a server's pairs: weak(i) and strong(i).
+struct ToyPairs : ToySlots {
+  using ToySlots::ToySlots;
+  std::size_t size() const { return ws.size(); }
+  toy::ToyBatchedModel::Sequence& weak(std::size_t i) { return ws.at(i); }
+  toy::ToyBatchedModel::Sequence& strong(std::size_t i) { return ss.at(i); }
+};
+
+TEST_CASE("a pair service answers each conversation with its own configuration, as a decoder made with it "
+          "does one at a time; prompt lengths as the models read them; a cancelled one ends once",
+          "[parallel][loop][serve]") {
+  std::mt19937_64 rng(21);
+  std::size_t equal = 0, cancelled = 0;
+  for (int round = 0; round < 3; ++round) {
+    INFO("round " << round);
+    const Setup s = random_setup(rng, round == 1);
+    const auto set = random_conversations(rng, 16, "r");
+    std::vector<wsd::Config> configs;  // each request its own rule, limits and mode
+    for (std::size_t i = 0; i < set.size(); ++i) {
+      wsd::Config c = s.config;
+      c.switch_args["threshold"] = 0.05 + 0.9 * toy::unit(rng());
+      c.draft_max_tokens = rng() % 30;
+      c.mode = rng() % 2 ? wsd::Mode::online : wsd::Mode::offline;
+      configs.push_back(c);
+    }
+    toy::ToyProvider weak(toy::Vocabulary::characters(), s.weak), strong(strong_vocab(s), s.strong);
+    wsd::serve::PairLoop service(std::make_unique<ToyPairs>(s, 1 + rng() % 4, rng()));
+    for (const auto& c : set) {
+      CHECK(service.weak_prompt_tokens(c) == wsd::tokenize_with_bos(weak, wsd::ChatTemplate(weak).render(c)).size());
+      CHECK(service.strong_prompt_tokens(c) == wsd::tokenize_with_bos(strong, wsd::BaseModelTemplate{}.render(c)).size());
+    }
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::map<std::size_t, int> ends;
+    std::map<std::size_t, wsd::Outcome> outcomes;
+    std::vector<std::size_t> ids;
+    std::set<std::size_t> cancel_asked;  // by index in the set
+    for (std::size_t i = 0; i < set.size(); ++i) {
+      ids.push_back(service.submit(configs[i], set[i], {}, [&, i](wsd::Outcome o) {
+        std::lock_guard lock(mutex);
+        ++ends[i];
+        outcomes[i] = std::move(o);
+        changed.notify_all();
+      }));
+      if (rng() % 5 == 0) {
+        const std::size_t victim = rng() % ids.size();
+        cancel_asked.insert(victim);
+        service.cancel(ids[victim]);
+      }
+    }
+    {
+      std::unique_lock lock(mutex);
+      REQUIRE(changed.wait_for(lock, std::chrono::seconds(120), [&] { return ends.size() == set.size(); }));
+    }
+    for (std::size_t i = 0; i < set.size(); ++i) {
+      INFO(set[i].id);
+      CHECK(ends.at(i) == 1);
+      const wsd::Outcome& o = outcomes.at(i);
+      if (o.error || o.result->cancelled()) {  // a waiting one ends with CancelledError
+        CHECK(cancel_asked.count(i) == 1);
+        if (o.error) CHECK_THROWS_AS(std::rethrow_exception(o.error), wsd::CancelledError);
+        ++cancelled;
+        continue;
+      }
+      auto decoder = wsd::make_decoder(weak, strong, configs[i]);
+      CHECK(record(*o.result) == record(decoder.decode(set[i])));
+      ++equal;
+    }
+  }
+  INFO("equal " << equal << ", cancelled " << cancelled);
+  CHECK(equal >= 36);  // most of the 48 ran to their end
+  CHECK(cancelled > 0);
 }
 
 TEST_CASE("destroying a decode loop with 16 conversations in flight ends each of them and returns",
