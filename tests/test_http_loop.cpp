@@ -123,8 +123,9 @@ std::string message(const std::exception_ptr& e) {
 
 }  // namespace
 
-TEST_CASE("one engine loop, 3 conversations in flight with the strong model on a server: the records they have "
-          "one at a time, the requests out together", "[server][loop]") {
+// (A name's first ": " indents Catch's wrapped lines under it: late in a long name, Catch 2 loops.)
+TEST_CASE("the strong model on a server: 3 conversations in flight through one engine loop have the records they "
+          "have one at a time, their requests out together and none blocking the loop", "[server][loop]") {
   auto server = gemma_server("loop-records");
   auto remote = connect(server.url());
   const auto cs = prompts(3);
@@ -134,12 +135,17 @@ TEST_CASE("one engine loop, 3 conversations in flight with the strong model on a
     auto d = one.decoders(small_config());
     for (const auto& c : cs) alone[c.id] = untimed(d[0].decode(c));  // each request at once, on this thread
   }
-  Pairs three(remote, 3);
+  auto fresh = connect(server.url());  // nothing of these conversations known: every token asked for
+  Pairs three(fresh, 3);
   wsd::DecodeLoop loop(three.decoders(small_config()));
   Ends ends;
+  const std::size_t sent = fresh->requests(), at_once = fresh->requests_at_once();
   for (const auto& c : cs) loop.submit(c, ends.on_done());
   loop.run_until_idle();
   REQUIRE(ends.outcomes.size() == cs.size());
+  // Every request of the decoding, the tokenizer's too, was awaited: the loop's thread never blocked on one.
+  CHECK(fresh->requests() > sent + 6);
+  CHECK(fresh->requests_at_once() == at_once);
   for (std::size_t i = 0; i < cs.size(); ++i) {
     INFO(cs[i].id);
     const wsd::Outcome& o = ends.outcomes.at(i);
@@ -147,7 +153,7 @@ TEST_CASE("one engine loop, 3 conversations in flight with the strong model on a
     CHECK(untimed(*o.result) == alone.at(cs[i].id));
     CHECK_FALSE(o.result->text.empty());
   }
-  CHECK(remote->engine()->widest() >= 2);  // requests of several conversations were out at once
+  CHECK(fresh->engine()->widest() >= 2);  // requests of several conversations were out at once
 }
 
 TEST_CASE("the server dies while conversations are in flight: each ends once with an error naming it, and the "

@@ -27,6 +27,15 @@ concept Vocabulary = requires(const V& v, std::span<const Token> tokens, std::st
   { v.detokenize(tokens) } -> std::same_as<std::string>;         // text of tokens, specials skipped
 };
 
+// A vocabulary that is away (a server's tokenizer): prepare(text), awaited, fetches what
+// tokenize(text) and token_text() of its tokens need so that they answer from memory, and
+// detokenize_async(tokens) is detokenize awaited; the strong model awaits them, never blocking a loop.
+template <class V>
+concept RemoteVocabulary = Vocabulary<V> && requires(const V& v, std::string text, std::vector<Token> tokens) {
+  { v.prepare(text) } -> Awaitable;
+  { v.detokenize_async(tokens) } -> Yields<std::string>;
+};
+
 // One sequence of a model behind a KV cache: append(tokens, rows) -> the full-vocabulary logits
 // of the rows asked for (ascending indices into tokens) in one call, valid until the next append;
 // rollback(n) to a shorter length; length(). A provider whose engine batches may also offer
@@ -148,18 +157,18 @@ concept WeakDrafterPolicy = requires(W& w, const W& cw, const Conversation& c, s
 
 // The strong side as the decoder drives it: prompt(conversation), bridge(prompt, draft) to its
 // tokens, start() a response or a re-read from scratch, probabilities(context, targets) of drafted
-// tokens, continue_writing(context, max_tokens, stream), detokenize() and its stops(). The two
-// that call the model may return awaitables (Task) of the same.
+// tokens, continue_writing(context, max_tokens, stream), detokenize() and its stops(). All but
+// start and stops may return awaitables (Task) of the same (a model or tokenizer on a server).
 template <class S>
 concept StrongModelPolicy = requires(S& s, const S& cs, const Conversation& c, const StrongPrompt& p,
                                      const DraftView& d, std::span<const Token> tokens, std::size_t n,
                                      AnswerStream& stream) {
-  { s.prompt(c) } -> std::same_as<StrongPrompt>;
-  { cs.bridge(p, d) } -> std::same_as<BridgedDraft>;
+  { s.prompt(c) } -> Yields<StrongPrompt>;
+  { s.bridge(p, d) } -> Yields<BridgedDraft>;
   { s.start() };
   { s.probabilities(tokens, tokens) } -> Yields<std::vector<double>>;
   { s.continue_writing(tokens, n, stream) } -> Yields<Continuation>;
-  { cs.detokenize(tokens) } -> std::same_as<std::string>;
+  { s.detokenize(tokens) } -> Yields<std::string>;
   { cs.stops() } -> std::convertible_to<const StopStrings&>;
 };
 

@@ -2,7 +2,9 @@
 // The strong (base) model as the decoder drives it: its prompt, the bridge from a draft to its
 // tokens, probabilities of drafted tokens, and the continuation with stop strings and streaming.
 // It talks to the model through the scoring contract (ScoringSequence) only, and owns its
-// parameters (prompt template, stop strings, shared vocabulary; the sequence's sampler).
+// parameters (prompt template, stop strings, shared vocabulary; the sequence's sampler). With a
+// tokenizer on a server (RemoteVocabulary) its prompt, bridge and detokenize are Tasks that await
+// the tokenizer's requests first, so that an engine loop is never held up by one.
 #include <cmath>
 #include <cstddef>
 #include <functional>
@@ -43,17 +45,25 @@ class StrongModel {
   StrongModel& operator=(const StrongModel&) = delete;
   StrongModel(StrongModel&&) noexcept = default;
 
-  StrongPrompt prompt(const Conversation& conversation) const {
+  // The prompt's text and its tokens (BOS first).
+  auto prompt(const Conversation& conversation) const {
     StrongPrompt p;
     p.text = template_.render(conversation);
     p.ends_in_answer_prefix = !answer_prefix(conversation).empty();
-    p.tokens = tokenize_with_bos(model(), p.text);
-    return p;
+    if constexpr (RemoteVocabulary<Model>) {
+      return tokenized(std::move(p));
+    } else {
+      p.tokens = tokenize_with_bos(model(), p.text);
+      return p;
+    }
   }
 
   // The strong tokens of prompt + draft; by text (different vocabularies) or by id (shared).
-  BridgedDraft bridge(const StrongPrompt& p, const DraftView& draft) const {
-    return shared_vocabulary_ ? bridge_tokens(p, draft) : bridge_text(model(), p, draft);
+  auto bridge(const StrongPrompt& p, const DraftView& draft) const {
+    if constexpr (RemoteVocabulary<Model>)
+      return bridged(p, draft);
+    else
+      return shared_vocabulary_ ? bridge_tokens(p, draft) : bridge_text(model(), p, draft);
   }
 
   // A new response, or the reference's re-read: the model drops what it holds and reads its
@@ -88,6 +98,7 @@ class StrongModel {
     if constexpr (TextWriter<Model>) {
       const PieceCallback on_piece = [&](std::string_view piece) { return accept_text(piece, out, stream); };
       end = co_await awaited([&] { return model().write_text(context, max_tokens, on_piece); });
+      if constexpr (RemoteVocabulary<Model>) co_await model().prepare(out.text);
       out.tokens = model().tokenize(out.text);  // the server's tokens of what it wrote
     } else {
       const TokenCallback on_token = [&](Token t) { return accept_written(t, out, stream); };
@@ -99,7 +110,12 @@ class StrongModel {
     co_return out;
   }
 
-  std::string detokenize(std::span<const Token> tokens) const { return model().detokenize(tokens); }
+  auto detokenize(std::span<const Token> tokens) const {
+    if constexpr (RemoteVocabulary<Model>)
+      return model().detokenize_async(std::vector<Token>(tokens.begin(), tokens.end()));
+    else
+      return model().detokenize(tokens);
+  }
   const StopStrings& stops() const { return stops_; }
   Model& model() { return sequence_; }  // a reference_wrapper converts to the model it refers to
   const Model& model() const { return sequence_; }
@@ -112,6 +128,18 @@ class StrongModel {
   }
 
  private:
+  // A remote tokenizer's requests awaited first; then the same as in this process.
+  Task<StrongPrompt> tokenized(StrongPrompt p) const {
+    co_await model().prepare(p.text);
+    p.tokens = tokenize_with_bos(model(), p.text);
+    co_return p;
+  }
+  Task<BridgedDraft> bridged(const StrongPrompt& p, const DraftView& draft) const {
+    if (shared_vocabulary_) co_return bridge_tokens(p, draft);
+    if (auto text = bridge_input(p, draft)) co_await model().prepare(std::move(*text));
+    co_return bridge_text(model(), p, draft);
+  }
+
   // The model's written token: the end of the answer, or its next piece (checked for stop strings
   // and streamed); false stops the writing.
   bool accept_written(Token t, Continuation& out, AnswerStream& stream) {

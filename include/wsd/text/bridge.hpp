@@ -1,9 +1,11 @@
 #pragma once
 // From the weak model's draft to the strong model's tokens, and which of them are final.
 #include <cstddef>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "wsd/core/concepts.hpp"
@@ -35,6 +37,22 @@ inline std::size_t stable_text_end(std::string_view partial_draft) {
   return end;
 }
 
+// The draft as it is re-tokenized (stripped), and what was stripped from its front.
+inline std::pair<std::string_view, std::size_t> bridged_draft_text(const StrongPrompt& prompt, const DraftView& raw) {
+  std::string_view draft = prompt.ends_in_answer_prefix ? std::string_view(raw.text) : lstrip(raw.text);
+  const std::size_t stripped = raw.text.size() - draft.size();
+  if (raw.ended) draft = rstrip(draft);
+  return {draft, stripped};
+}
+
+// The text bridge_text tokenizes (prompt + stripped draft), none when the draft is empty: what a
+// remote tokenizer is asked for first (RemoteVocabulary::prepare).
+inline std::optional<std::string> bridge_input(const StrongPrompt& prompt, const DraftView& raw) {
+  const std::string_view draft = bridged_draft_text(prompt, raw).first;
+  if (draft.empty()) return std::nullopt;
+  return prompt.text + std::string(draft);
+}
+
 // Different vocabularies: re-tokenize prompt + draft text as the reference does (draft stripped,
 // the whole right-stripped once the draft has ended; a draft that continues an answer prefix is
 // not left-stripped, as the reference strips prefix + draft as one text) and judge only tokens that
@@ -42,9 +60,7 @@ inline std::size_t stable_text_end(std::string_view partial_draft) {
 // draft has ended.
 template <Vocabulary Model>
 BridgedDraft bridge_text(const Model& strong, const StrongPrompt& prompt, const DraftView& raw) {
-  std::string_view draft = prompt.ends_in_answer_prefix ? std::string_view(raw.text) : lstrip(raw.text);
-  const std::size_t stripped = raw.text.size() - draft.size();
-  if (raw.ended) draft = rstrip(draft);
+  const auto [draft, stripped] = bridged_draft_text(prompt, raw);
   BridgedDraft out;
   out.prompt_tokens = prompt.tokens.size();
   if (draft.empty()) {

@@ -59,6 +59,8 @@ class HttpClient {
   std::string url(std::string_view path) const { return base_ + std::string(path); }
   // HTTP requests sent so far (retries included), from every thread.
   std::size_t requests() const { return requests_.load(); }
+  // Of those, the requests sent at once on the calling thread (blocking it), not through an engine loop.
+  std::size_t requests_at_once() const { return at_once_.load(); }
 
   // GET/POST base_url + path and the response, whatever its status (retried as above).
   Response get(std::string_view path) const { return send("GET", path, nullptr, nullptr); }
@@ -172,6 +174,7 @@ class HttpClient {
     }
     // Sends the request on this thread, attempt after attempt, until it is done (or throws).
     void perform() {
+      ++client_.at_once_;
       while (!end(curl_easy_perform(begin())))
         std::this_thread::sleep_for(std::chrono::duration<double>(next_wait()));
     }
@@ -342,7 +345,7 @@ class HttpClient {
 
   std::string base_;
   HttpOptions options_;
-  mutable std::atomic<std::size_t> requests_{0};
+  mutable std::atomic<std::size_t> requests_{0}, at_once_{0};
 };
 
 // Requests in flight through libcurl's multi interface, driven by the engine loop's thread: run()

@@ -9,6 +9,8 @@
 //   tokens: POST /tokenize, /detokenize (vLLM) or /extras/tokenize, /extras/detokenize (llama-cpp-python).
 // llama-cpp-python takes text prompts only: the text of the tokens to score is checked to tokenize
 // back to exactly those tokens before it is sent. vLLM takes the token ids themselves.
+// Every request is written once, as a coroutine (the *_async calls): awaited from an engine loop
+// it goes through the server's HttpEngine while the loop goes on; the plain calls run it at once.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -63,44 +65,76 @@ class OpenAIServer {
   Kind kind() const { return kind_; }
   // HTTP requests sent to this server so far (all conversations, retries included).
   std::size_t requests() const { return api_.requests() + root_.requests(); }
+  // Of those, the ones sent at once, blocking their thread (not awaited through an engine loop).
+  std::size_t requests_at_once() const { return api_.requests_at_once() + root_.requests_at_once(); }
 
   // Vocabulary. The server does not publish its vocabulary's size: ids are whatever it returns.
   std::size_t vocab_size() const { return static_cast<std::size_t>(std::numeric_limits<Token>::max()); }
   const SpecialTokens& special_tokens() const { return special_; }  // BOS; the server stops at EOS itself
 
-  // The server's tokens of text, special-token text parsed, no BOS added.
+  // The server's tokens of text, special-token text parsed, no BOS added (a text tokenized lately:
+  // from memory).
   std::vector<Token> tokenize(std::string_view text) const {
-    std::vector<Token> tokens = server_tokenize(text);
-    remember(tokens, std::string(text));
-    return tokens;
+    if (auto known = recalled_tokens(text)) return *known;
+    return run_now(tokenize_async(std::string(text)));
+  }
+  Task<std::vector<Token>> tokenize_async(std::string text) const {
+    if (auto known = recalled_tokens(text)) co_return *known;
+    std::vector<Token> tokens = co_await server_tokenize(text);
+    remember(tokens, std::move(text));
+    co_return tokens;
   }
 
   // A token's text (cached): the server's detokenization of it alone.
   std::string token_text(Token t) const {
+    if (auto known = cached_text(t)) return *known;
+    return run_now(token_text_async(t));
+  }
+  Task<std::string> token_text_async(Token t) const {
+    if (auto known = cached_text(t)) co_return *known;
+    std::vector<Token> one(1, t);  // not a braced temporary in the co_await: GCC 12 cannot
+    std::string text = co_await server_detokenize(std::move(one));
     {
       std::lock_guard lock(mutex_);
-      if (auto it = texts_.find(t); it != texts_.end()) return it->second;
+      texts_.emplace(t, text);
     }
-    std::string text = server_detokenize(std::span<const Token>(&t, 1));
-    std::lock_guard lock(mutex_);
-    return texts_.emplace(t, std::move(text)).first->second;
+    co_return text;
   }
 
   std::string detokenize(std::span<const Token> tokens) const {
     if (tokens.size() == 1) return token_text(tokens[0]);
-    return tokens.empty() ? std::string() : server_detokenize(tokens);
+    return tokens.empty() ? std::string() : run_now(server_detokenize(std::vector<Token>(tokens.begin(), tokens.end())));
+  }
+  Task<std::string> detokenize_async(std::vector<Token> tokens) const {
+    if (tokens.size() == 1) co_return co_await token_text_async(tokens[0]);
+    if (tokens.empty()) co_return std::string();
+    co_return co_await server_detokenize(std::move(tokens));
+  }
+
+  // Fetches, awaited, what tokenize(text) and token_text() of its tokens and of BOS will ask the
+  // server, so that they then answer from memory: a caller on an engine loop awaits this first
+  // and its loop is never held up by a tokenizer request (see RemoteVocabulary).
+  Task<void> prepare(std::string text) const {
+    const std::vector<Token> tokens = co_await tokenize_async(std::move(text));
+    for (Token t : tokens) (void)co_await token_text_async(t);
+    if (special_.bos) (void)co_await token_text_async(*special_.bos);
   }
 
   // log P(tokens[i] | tokens[..i]) for the last `targets` tokens, from one echoed completion:
   // sent at once (score), or awaited (score_async: through this server's HttpEngine when an engine
   // loop runs the awaiting coroutine, many such requests in flight).
   std::vector<double> score(std::span<const Token> tokens, std::size_t targets) const {
-    if (targets == 0) return {};
-    return score_answer(api_.post_json("/completions", score_request(tokens, targets)), tokens, targets);
+    return run_now(score_async(std::vector<Token>(tokens.begin(), tokens.end()), targets));
   }
   Task<std::vector<double>> score_async(std::vector<Token> tokens, std::size_t targets) const {
     if (targets == 0) co_return std::vector<double>{};
-    const nlohmann::json body = score_request(tokens, targets);
+    const std::size_t leading = tokens.size() - targets;
+    if (leading == 0 || (leading == 1 && special_.bos && tokens[0] == *special_.bos))
+      throw ProviderError(url() + ": the first token of a text has no log-probability to judge");
+    nlohmann::json body = co_await completion_body(tokens, 1);
+    body["echo"] = true;
+    body["logprobs"] = 1;
+    body["temperature"] = 0.0;
     const HttpClient::Response r = co_await api_.post_async(engine_, "/completions", body);
     co_return score_answer(api_.json_of("POST", "/completions", r), tokens, targets);
   }
@@ -109,18 +143,16 @@ class OpenAIServer {
   // on_piece returning false hangs up, which stops the server. At once, or awaited as above.
   WriteEnd write_text(std::span<const Token> context, std::size_t max_tokens, const SamplingParams& sampling,
                       const PieceCallback& on_piece) const {
-    if (max_tokens == 0) return WriteEnd::length;
-    StreamReader reader{*this, on_piece};
-    api_.post_stream("/completions", write_request(context, max_tokens, sampling),
-                     [&](const nlohmann::json& event) { return reader(event); });
-    return reader.end();
+    return run_now(write_text_async(std::vector<Token>(context.begin(), context.end()), max_tokens, sampling, on_piece));
   }
   Task<WriteEnd> write_text_async(std::vector<Token> context, std::size_t max_tokens, SamplingParams sampling,
                                   const PieceCallback& on_piece) const {
     if (max_tokens == 0) co_return WriteEnd::length;
+    nlohmann::json body = co_await completion_body(context, max_tokens);
+    add_sampling(body, sampling);
     StreamReader reader{*this, on_piece};
     const HttpClient::EventCallback on_event = [&](const nlohmann::json& event) { return reader(event); };
-    co_await api_.post_stream_async(engine_, "/completions", write_request(context, max_tokens, sampling), on_event);
+    co_await api_.post_stream_async(engine_, "/completions", body, on_event);
     co_return reader.end();
   }
 
@@ -128,17 +160,7 @@ class OpenAIServer {
   const std::shared_ptr<HttpEngine>& engine() const { return engine_; }
 
  private:
-  // The echoed completion that scores the last `targets` of `tokens`, and the log p it answered.
-  nlohmann::json score_request(std::span<const Token> tokens, std::size_t targets) const {
-    const std::size_t leading = tokens.size() - targets;
-    if (leading == 0 || (leading == 1 && special_.bos && tokens[0] == *special_.bos))
-      throw ProviderError(url() + ": the first token of a text has no log-probability to judge");
-    nlohmann::json body = completion_body(tokens, 1);
-    body["echo"] = true;
-    body["logprobs"] = 1;
-    body["temperature"] = 0.0;
-    return body;
-  }
+  // The log p of the last `targets` of `tokens` in an echoed completion's answer.
   std::vector<double> score_answer(const nlohmann::json& out, std::span<const Token> tokens, std::size_t targets) const {
     const nlohmann::json& logprobs = field(out, "/choices/0/logprobs/token_logprobs", "/completions (echo)");
     const std::size_t written = usage(out, "completion_tokens");
@@ -161,10 +183,8 @@ class OpenAIServer {
     return out_p;
   }
 
-  // The streamed completion after `context`, with the server's sampling.
-  nlohmann::json write_request(std::span<const Token> context, std::size_t max_tokens,
-                               const SamplingParams& sampling) const {
-    nlohmann::json body = completion_body(context, max_tokens);
+  // A streamed completion's body: the server's sampling.
+  static void add_sampling(nlohmann::json& body, const SamplingParams& sampling) {
     body["stream"] = true;
     body["temperature"] = sampling.temperature;
     body["repeat_penalty"] = body["repetition_penalty"] = sampling.repetition_penalty;  // the server's own penalty
@@ -173,7 +193,6 @@ class OpenAIServer {
       if (sampling.top_k > 0) body["top_k"] = sampling.top_k;
       body["seed"] = sampling.seed;
     }
-    return body;
   }
 
   // Reads a completion's stream: each piece of text to on_piece, and how it ended.
@@ -232,26 +251,26 @@ class OpenAIServer {
   }
 
   // The request for a completion after `tokens`: ids for vLLM, their checked text otherwise.
-  nlohmann::json completion_body(std::span<const Token> tokens, std::size_t max_tokens) const {
+  Task<nlohmann::json> completion_body(const std::vector<Token>& tokens, std::size_t max_tokens) const {
     nlohmann::json body = {{"model", model_},           {"max_tokens", max_tokens}, {"repeat_penalty", 1.0},
                            {"repetition_penalty", 1.0}, {"frequency_penalty", 0.0}, {"presence_penalty", 0.0}};
     if (kind_ == Kind::vllm)
-      body["prompt"] = std::vector<Token>(tokens.begin(), tokens.end());
+      body["prompt"] = tokens;
     else
-      body["prompt"] = text_of(tokens);
-    return body;
+      body["prompt"] = co_await text_of(tokens);
+    co_return body;
   }
 
   // The text the server tokenizes into exactly these tokens (BOS first when the model adds one).
-  std::string text_of(std::span<const Token> tokens) const {
+  Task<std::string> text_of(const std::vector<Token>& tokens) const {
     std::span<const Token> rest = tokens;
     if (special_.bos && !rest.empty() && rest[0] == *special_.bos)
       rest = rest.subspan(1);
     else if (special_.bos)
       throw ProviderError(url() + ": the server adds BOS to every prompt; these tokens do not start with it");
-    if (auto known = recalled(rest)) return *known;
-    std::string text = server_detokenize(rest);
-    const std::vector<Token> back = server_tokenize(text);
+    if (auto known = recalled(rest)) co_return *known;
+    std::string text = co_await server_detokenize(std::vector<Token>(rest.begin(), rest.end()));
+    const std::vector<Token> back = co_await server_tokenize(text);
     if (!std::equal(back.begin(), back.end(), rest.begin(), rest.end())) {
       std::size_t i = 0;
       while (i < back.size() && i < rest.size() && back[i] == rest[i]) ++i;
@@ -261,19 +280,16 @@ class OpenAIServer {
                           "); this server takes text prompts only, so they cannot be scored as they are");
     }
     remember(rest, text);
-    return text;
+    co_return text;
   }
 
-  std::vector<Token> server_tokenize(std::string_view text) const {
-    nlohmann::json out;
-    const char* what;
-    if (kind_ == Kind::vllm) {
-      what = "/tokenize";
-      out = root_.post_json(what, {{"model", model_}, {"prompt", text}, {"add_special_tokens", false}});
-    } else {
-      what = "/extras/tokenize";
-      out = root_.post_json(what, {{"input", text}});
-    }
+  Task<std::vector<Token>> server_tokenize(const std::string& text) const {
+    const bool vllm = kind_ == Kind::vllm;
+    const char* what = vllm ? "/tokenize" : "/extras/tokenize";
+    const nlohmann::json body = vllm ? nlohmann::json{{"model", model_}, {"prompt", text}, {"add_special_tokens", false}}
+                                     : nlohmann::json{{"input", text}};
+    const HttpClient::Response r = co_await root_.post_async(engine_, what, body);
+    const nlohmann::json out = root_.json_of("POST", what, r);
     const nlohmann::json& tokens = field(out, "/tokens", what, &root_);
     std::vector<Token> ids;
     try {
@@ -284,16 +300,16 @@ class OpenAIServer {
     // llama-cpp-python's endpoint always adds the BOS the model adds; the contract adds none.
     if (kind_ == Kind::llama_cpp_python && special_.bos && !ids.empty() && ids[0] == *special_.bos)
       ids.erase(ids.begin());
-    return ids;
+    co_return ids;
   }
 
-  std::string server_detokenize(std::span<const Token> tokens) const {
-    const std::vector<Token> ids(tokens.begin(), tokens.end());
-    if (kind_ == Kind::vllm)
-      return field(root_.post_json("/detokenize", {{"model", model_}, {"tokens", ids}}), "/prompt", "/detokenize", &root_)
-          .get<std::string>();
-    return field(root_.post_json("/extras/detokenize", {{"tokens", ids}}), "/text", "/extras/detokenize", &root_)
-        .get<std::string>();
+  Task<std::string> server_detokenize(std::vector<Token> ids) const {
+    const bool vllm = kind_ == Kind::vllm;
+    const char* what = vllm ? "/detokenize" : "/extras/detokenize";
+    const nlohmann::json body = vllm ? nlohmann::json{{"model", model_}, {"tokens", ids}} : nlohmann::json{{"tokens", ids}};
+    const HttpClient::Response r = co_await root_.post_async(engine_, what, body);
+    const nlohmann::json out = root_.json_of("POST", what, r);
+    co_return field(out, vllm ? "/prompt" : "/text", what, &root_).get<std::string>();
   }
 
   // Recently tokenized texts: the text of a token list the server itself made is known exactly.
@@ -306,6 +322,17 @@ class OpenAIServer {
     std::lock_guard lock(mutex_);
     for (auto it = recent_.rbegin(); it != recent_.rend(); ++it)
       if (std::equal(it->first.begin(), it->first.end(), tokens.begin(), tokens.end())) return it->second;
+    return std::nullopt;
+  }
+  std::optional<std::vector<Token>> recalled_tokens(std::string_view text) const {
+    std::lock_guard lock(mutex_);
+    for (auto it = recent_.rbegin(); it != recent_.rend(); ++it)
+      if (it->second == text) return it->first;
+    return std::nullopt;
+  }
+  std::optional<std::string> cached_text(Token t) const {
+    std::lock_guard lock(mutex_);
+    if (auto it = texts_.find(t); it != texts_.end()) return it->second;
     return std::nullopt;
   }
 
@@ -423,6 +450,11 @@ class OpenAISequence {
   std::string detokenize(std::span<const Token> tokens) const {
     return server_->detokenize(tokens);
   }
+  // The tokenizer's requests awaited (RemoteVocabulary): see OpenAIServer::prepare.
+  Task<void> prepare(std::string text) const { return server_->prepare(std::move(text)); }
+  Task<std::string> detokenize_async(std::vector<Token> tokens) const {
+    return server_->detokenize_async(std::move(tokens));
+  }
 
   // Awaited: sent through the server's HttpEngine by the engine loop running the decoder (many
   // conversations' requests in flight on its thread), or at once without one.
@@ -447,7 +479,8 @@ class OpenAISequence {
       return true;
     };
     const WriteEnd end = co_await write_text(context, max_tokens, collect);
-    for (Token t : tokenize(text))
+    const std::vector<Token> tokens = co_await server_->tokenize_async(text);
+    for (Token t : tokens)
       if (!on_token(t)) co_return WriteEnd::callback;
     co_return end;
   }
