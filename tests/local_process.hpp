@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -17,6 +18,7 @@
 #include <thread>
 #include <vector>
 #include <wsd/providers/http/http_client.hpp>
+#include <wsd/providers/llama/default_models.hpp>
 
 extern char** environ;
 
@@ -124,5 +126,21 @@ class LlamaServer {
   int port_;
   ChildProcess process_;
 };
+
+#if defined(WSD_LLAMA_VENV) && defined(WSD_TEST_WORK)
+// The server tests' setting: llama-cpp-python from the project's venv, logs in the test's folder.
+inline const std::string kPython = WSD_LLAMA_VENV "/bin/python";
+inline std::string log_path(const std::string& name) {
+  std::filesystem::create_directories(WSD_TEST_WORK);
+  return std::string(WSD_TEST_WORK) + "/" + name + ".log";
+}
+// Gemma on the server, one token per physical batch: its scores do not depend on what it batched
+// (batch-invariant: see README).
+inline LlamaServer gemma_server(const std::string& name, std::vector<std::string> extra = {}) {
+  std::vector<std::string> args = {"--n_batch", "1", "--n_ubatch", "1", "--flash_attn", "true"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return LlamaServer(kPython, default_strong_model(), log_path(name), args);
+}
+#endif
 
 }  // namespace wsd::test

@@ -22,19 +22,9 @@
 
 namespace {
 
-const std::string kPython = WSD_LLAMA_VENV "/bin/python";
-const std::string kWork = WSD_TEST_WORK;
-
-std::string log_path(const std::string& name) {
-  std::filesystem::create_directories(kWork);
-  return kWork + "/" + name + ".log";
-}
-
-// One token per physical batch: the server's scores do not depend on what it batched.
-wsd::test::LlamaServer gemma_server(const std::string& name) {
-  return wsd::test::LlamaServer(kPython, wsd::default_strong_model(), log_path(name),
-                                {"--n_batch", "1", "--n_ubatch", "1", "--flash_attn", "true"});
-}
+using wsd::test::gemma_server;
+using wsd::test::kPython;
+using wsd::test::log_path;
 
 std::shared_ptr<const wsd::OpenAIServer> connect(const std::string& url, int retries = 3) {
   wsd::OpenAIOptions o;

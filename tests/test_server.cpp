@@ -14,20 +14,10 @@
 
 namespace {
 
-const std::string kPython = WSD_LLAMA_VENV "/bin/python";
+using wsd::test::gemma_server;
+using wsd::test::kPython;
+using wsd::test::log_path;
 const std::string kWork = WSD_TEST_WORK;
-
-std::string log_path(const std::string& name) {
-  std::filesystem::create_directories(kWork);
-  return kWork + "/" + name + ".log";
-}
-
-// The server as the tests start it: one token per physical batch (batch-invariant: see README).
-wsd::test::LlamaServer gemma_server(const std::string& name, std::vector<std::string> extra = {}) {
-  std::vector<std::string> args = {"--n_batch", "1", "--n_ubatch", "1", "--flash_attn", "true"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return wsd::test::LlamaServer(kPython, wsd::default_strong_model(), log_path(name), args);
-}
 
 wsd::Config small_config() {
   wsd::Config c;  // llama-cpp-python scores ~0.4 s per echoed token with Gemma's 262k vocabulary
