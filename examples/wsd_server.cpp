@@ -391,20 +391,24 @@ int main(int argc, char** argv) {
     wsd::LlamaOptions opts;
     opts.context = context;
     std::string strong_name;
+    // wsd-generate's samplers: the continuation's repetition penalty through a logits processor.
+    auto tool_samplers = [](const wsd::Config& c) { return wsd::tools::samplers(c); };
+    using ToolSamplers = decltype(tool_samplers);
     try {
       auto weak_model = std::make_shared<const wsd::LlamaModel>(pair_flags.weak(), opts);
       if (strong_server.remote()) {  // the base model on a server: it samples, this side drafts
         auto server = strong_server.connect();
         strong_name = server->model() + " at " + server->url();
         base.shared_vocabulary = false;
-        pair = std::make_unique<wsd::serve::PairLoop<wsd::LlamaHttpPair>>(
-            std::make_unique<wsd::LlamaHttpPair>(weak_model, std::move(server), parallel, base.continuation));
+        pair = std::make_unique<wsd::serve::PairLoop<wsd::LlamaHttpPair, ToolSamplers>>(
+            std::make_unique<wsd::LlamaHttpPair>(weak_model, std::move(server), parallel, base.continuation),
+            tool_samplers);
       } else {
         auto strong_model = std::make_shared<const wsd::LlamaModel>(pair_flags.strong(), opts);
         strong_name = std::filesystem::path(pair_flags.strong()).stem().string();
         base.shared_vocabulary = wsd::same_vocabulary(*weak_model, *strong_model);
-        pair = std::make_unique<wsd::serve::PairLoop<wsd::LlamaPairSequences>>(
-            std::make_unique<wsd::LlamaPairSequences>(weak_model, strong_model, parallel));
+        pair = std::make_unique<wsd::serve::PairLoop<wsd::LlamaPairSequences, ToolSamplers>>(
+            std::make_unique<wsd::LlamaPairSequences>(weak_model, strong_model, parallel), tool_samplers);
       }
     } catch (...) {
       svr.stop();

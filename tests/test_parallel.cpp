@@ -360,6 +360,48 @@ TEST_CASE("a pair service answers each conversation with its own configuration, 
   CHECK(cancelled > 0);
 }
 
+TEST_CASE("a pair service makes each request's decoder with the samplers it was given", "[parallel][loop][serve]") {
+  std::mt19937_64 rng(22);
+  Setup s = random_setup(rng, false);
+  s.strong.eos = -30.0;  // the base model writes all 40 tokens: repeats for the penalty to act on
+  const auto set = random_conversations(rng, 8, "p");
+  wsd::Config cfg = s.config;
+  cfg.draft_max_tokens = 2;  // mostly the base model's writing, where the penalty acts
+  cfg.max_tokens = 40;
+  cfg.continuation.repetition_penalty = 3.0;
+  cfg.strong_stop_strings.clear();  // the toy base model soon writes "[Assistant]": let it go on
+  auto penalised = [](const wsd::Config& c) {
+    return wsd::Samplers{wsd::Sampler(c.draft), wsd::ProcessedSampler<>::from(c.continuation)};
+  };
+  toy::ToyProvider weak(toy::Vocabulary::characters(), s.weak), strong(strong_vocab(s), s.strong);
+  wsd::serve::PairLoop service(std::make_unique<ToyPairs>(s, 2, rng()), penalised);
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::map<std::size_t, wsd::Outcome> outcomes;
+  for (std::size_t i = 0; i < set.size(); ++i)
+    service.submit(cfg, set[i], {}, [&, i](wsd::Outcome o) {
+      std::lock_guard lock(mutex);
+      outcomes[i] = std::move(o);
+      changed.notify_all();
+    });
+  {
+    std::unique_lock lock(mutex);
+    REQUIRE(changed.wait_for(lock, std::chrono::seconds(60), [&] { return outcomes.size() == set.size(); }));
+  }
+  std::size_t differ = 0;
+  for (std::size_t i = 0; i < set.size(); ++i) {
+    INFO(set[i].id);
+    REQUIRE(outcomes.at(i).result);
+    auto with = wsd::make_decoder(weak, strong, cfg, penalised(cfg));
+    wsd::Config plain = cfg;  // (wsd::samplers refuses a penalty: a plain Sampler has none)
+    plain.continuation.repetition_penalty = 1.0;
+    auto without = wsd::make_decoder(weak, strong, plain);
+    CHECK(record(*outcomes.at(i).result) == record(with.decode(set[i])));
+    differ += outcomes.at(i).result->text != without.decode(set[i]).text;
+  }
+  CHECK(differ > 0);  // the penalty changed answers: the samplers given were the ones used
+}
+
 TEST_CASE("destroying a decode loop with 16 conversations in flight ends each of them and returns",
           "[parallel][loop]") {
   std::mt19937_64 rng(16);

@@ -227,6 +227,7 @@ def main():
     finally:
         rc = small.stop()
     check(rc == 0, "SIGTERM with an answer in flight: exit 0")
+    penalty_test()
     load_test()
     page_test()
     remote_test()
@@ -312,6 +313,22 @@ def page_test():
         chrome.wait()
         rc = server.stop()
     check(rc == 0, "page: SIGTERM, exit 0")
+
+
+def penalty_test():
+    """A decoding flag wsd-generate serves through its own samplers (the continuation's repetition
+    penalty, a logits processor) is honoured the same way by wsd-server."""
+    extra = ["--continuation-repetition-penalty", "1.3"]
+    messages = [{"role": "user", "content": "Name three colours."}]
+    record = generate_record(messages, extra)
+    server = Server("penalty", extra, key=False)
+    try:
+        code, text = curl(server.url + "/v1/chat/completions", {"messages": messages}, key=None)
+        check(code == 200 and json.loads(text)["choices"][0]["message"]["content"] == record["text"],
+              "--continuation-repetition-penalty: the answer is wsd-generate's with the same flag")
+    finally:
+        rc = server.stop()
+    check(rc == 0, "penalty: SIGTERM, exit 0")
 
 
 def remote_test():

@@ -38,11 +38,18 @@ class PairService {
   virtual void cancel_all() = 0;
 };
 
+// The samplers a request's configuration names (wsd::samplers); give PairLoop your own, e.g.
+// with logits processors.
+struct ConfigSamplers {
+  auto operator()(const Config& config) const { return samplers(config); }
+};
+
 // The service over `Pairs` (anything with size(), weak(i), strong(i): LlamaPairSequences,
 // LlamaHttpPair, your own), its slots run by one DecodeLoop started at once. A decoder is made
-// per request over its slot's two sequences; a strong sequence with set_sampling (a server that
-// samples) gets the request's continuation sampling first.
-template <class Pairs>
+// per request over its slot's two sequences, with the samplers `samplers_of(config)` returns; a
+// strong sequence with set_sampling (a server that samples) gets the request's continuation
+// sampling first.
+template <class Pairs, class SamplersOf = ConfigSamplers>
 class PairLoop final : public PairService {
   using Weak = std::remove_reference_t<decltype(std::declval<Pairs&>().weak(0))>;
   using Strong = std::remove_reference_t<decltype(std::declval<Pairs&>().strong(0))>;
@@ -52,7 +59,10 @@ class PairLoop final : public PairService {
   };
 
  public:
-  explicit PairLoop(std::unique_ptr<Pairs> pairs) : pairs_(std::move(pairs)), loop_(slots(*pairs_)) { loop_.start(); }
+  explicit PairLoop(std::unique_ptr<Pairs> pairs, SamplersOf samplers_of = {})
+      : samplers_of_(std::move(samplers_of)), pairs_(std::move(pairs)), loop_(slots(*pairs_)) {
+    loop_.start();
+  }
 
   std::size_t weak_prompt_tokens(const Conversation& c) const override {
     Weak& weak = pairs_->weak(0);  // the vocabulary is the model's: any slot's sequence tokenizes alike
@@ -63,8 +73,9 @@ class PairLoop final : public PairService {
   }
   Id submit(Config config, Conversation c, Stream stream, OnDone on_done) override {
     return loop_.submit_job(
-        [config = std::move(config), c = std::move(c), stream = std::move(stream)](Slot& slot, std::stop_token stop) {
-          return answer(slot, config, c, stream, std::move(stop));
+        [this, config = std::move(config), c = std::move(c), stream = std::move(stream)](Slot& slot,
+                                                                                          std::stop_token stop) {
+          return answer(slot, config, samplers_of_, c, stream, std::move(stop));
         },
         std::move(on_done));
   }
@@ -79,15 +90,16 @@ class PairLoop final : public PairService {
     return out;
   }
   // The coroutine's parameters are copies: the conversation lives in its frame while it decodes.
-  static Task<std::optional<Result>> answer(Slot& slot, Config config, Conversation c, Stream stream,
-                                            std::stop_token stop) {
+  static Task<std::optional<Result>> answer(Slot& slot, Config config, SamplersOf samplers_of, Conversation c,
+                                            Stream stream, std::stop_token stop) {
     stream.cancel = std::move(stop);
     if constexpr (requires { slot.strong.get().set_sampling(config.continuation); })
       slot.strong.get().set_sampling(config.continuation);
-    auto decoder = make_decoder(slot.weak.get(), slot.strong.get(), config, samplers(config));
+    auto decoder = make_decoder(slot.weak.get(), slot.strong.get(), config, samplers_of(config));
     co_return co_await decoder.decode_task(c, std::move(stream));
   }
 
+  SamplersOf samplers_of_;
   std::unique_ptr<Pairs> pairs_;
   DecodeLoop<Slot> loop_;  // declared last: destroyed (its conversations ended) first
 };
