@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "local_process.hpp"
+#include "loop_ends.hpp"
 #include "toy_providers.hpp"
 
 namespace {
@@ -75,25 +76,7 @@ struct Pairs {
   }
 };
 
-// Every conversation's end, from the loop's thread; wait() until all have ended.
-struct Ends {
-  std::mutex mutex;
-  std::condition_variable cv;
-  std::map<std::size_t, wsd::Outcome> outcomes;
-  std::map<std::size_t, int> count;
-  std::function<void(wsd::Outcome)> on_done() {
-    return [this](wsd::Outcome o) {
-      std::lock_guard lock(mutex);
-      ++count[o.index];
-      outcomes[o.index] = std::move(o);
-      cv.notify_all();
-    };
-  }
-  bool wait(std::size_t n, std::chrono::seconds limit) {
-    std::unique_lock lock(mutex);
-    return cv.wait_for(lock, limit, [&] { return outcomes.size() >= n; });
-  }
-};
+using wsd::test::Ends;
 
 // Submits the conversations to a running loop and returns once as many requests went to the server.
 template <class Loop>

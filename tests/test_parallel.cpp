@@ -14,6 +14,7 @@
 #include <random>
 #include <thread>
 
+#include "loop_ends.hpp"
 #include "toy_providers.hpp"
 
 namespace {
@@ -317,33 +318,22 @@ TEST_CASE("a pair service answers each conversation with its own configuration, 
       CHECK(service.weak_prompt_tokens(c) == wsd::tokenize_with_bos(weak, wsd::ChatTemplate(weak).render(c)).size());
       CHECK(service.strong_prompt_tokens(c) == wsd::tokenize_with_bos(strong, wsd::BaseModelTemplate{}.render(c)).size());
     }
-    std::mutex mutex;
-    std::condition_variable changed;
-    std::map<std::size_t, int> ends;
-    std::map<std::size_t, wsd::Outcome> outcomes;
+    wsd::test::Ends ends;
     std::vector<std::size_t> ids;
     std::set<std::size_t> cancel_asked;  // by index in the set
     for (std::size_t i = 0; i < set.size(); ++i) {
-      ids.push_back(service.submit(configs[i], set[i], {}, [&, i](wsd::Outcome o) {
-        std::lock_guard lock(mutex);
-        ++ends[i];
-        outcomes[i] = std::move(o);
-        changed.notify_all();
-      }));
+      ids.push_back(service.submit(configs[i], set[i], {}, ends.on_done()));
       if (rng() % 5 == 0) {
         const std::size_t victim = rng() % ids.size();
         cancel_asked.insert(victim);
         service.cancel(ids[victim]);
       }
     }
-    {
-      std::unique_lock lock(mutex);
-      REQUIRE(changed.wait_for(lock, std::chrono::seconds(120), [&] { return ends.size() == set.size(); }));
-    }
+    REQUIRE(ends.wait(set.size(), std::chrono::seconds(120)));
     for (std::size_t i = 0; i < set.size(); ++i) {
       INFO(set[i].id);
-      CHECK(ends.at(i) == 1);
-      const wsd::Outcome& o = outcomes.at(i);
+      CHECK(ends.count.at(ids[i]) == 1);
+      const wsd::Outcome& o = ends.outcomes.at(ids[i]);
       if (o.error || o.result->cancelled()) {  // a waiting one ends with CancelledError
         CHECK(cancel_asked.count(i) == 1);
         if (o.error) CHECK_THROWS_AS(std::rethrow_exception(o.error), wsd::CancelledError);
@@ -375,29 +365,21 @@ TEST_CASE("a pair service makes each request's decoder with the samplers it was 
   };
   toy::ToyProvider weak(toy::Vocabulary::characters(), s.weak), strong(strong_vocab(s), s.strong);
   wsd::serve::PairLoop service(std::make_unique<ToyPairs>(s, 2, rng()), penalised);
-  std::mutex mutex;
-  std::condition_variable changed;
-  std::map<std::size_t, wsd::Outcome> outcomes;
-  for (std::size_t i = 0; i < set.size(); ++i)
-    service.submit(cfg, set[i], {}, [&, i](wsd::Outcome o) {
-      std::lock_guard lock(mutex);
-      outcomes[i] = std::move(o);
-      changed.notify_all();
-    });
-  {
-    std::unique_lock lock(mutex);
-    REQUIRE(changed.wait_for(lock, std::chrono::seconds(60), [&] { return outcomes.size() == set.size(); }));
-  }
+  wsd::test::Ends ends;
+  std::vector<std::size_t> ids;
+  for (const auto& c : set) ids.push_back(service.submit(cfg, c, {}, ends.on_done()));
+  REQUIRE(ends.wait(set.size(), std::chrono::seconds(60)));
   std::size_t differ = 0;
   for (std::size_t i = 0; i < set.size(); ++i) {
     INFO(set[i].id);
-    REQUIRE(outcomes.at(i).result);
+    const wsd::Outcome& o = ends.outcomes.at(ids[i]);
+    REQUIRE(o.result);
     auto with = wsd::make_decoder(weak, strong, cfg, penalised(cfg));
     wsd::Config plain = cfg;  // (wsd::samplers refuses a penalty: a plain Sampler has none)
     plain.continuation.repetition_penalty = 1.0;
     auto without = wsd::make_decoder(weak, strong, plain);
-    CHECK(record(*outcomes.at(i).result) == record(with.decode(set[i])));
-    differ += outcomes.at(i).result->text != without.decode(set[i]).text;
+    CHECK(record(*o.result) == record(with.decode(set[i])));
+    differ += o.result->text != without.decode(set[i]).text;
   }
   CHECK(differ > 0);  // the penalty changed answers: the samplers given were the ones used
 }

@@ -63,7 +63,7 @@ class StrongModel {
     if constexpr (RemoteVocabulary<Model>)
       return bridged(p, draft);
     else
-      return shared_vocabulary_ ? bridge_tokens(p, draft) : bridge_text(model(), p, draft);
+      return bridge_now(p, draft);
   }
 
   // A new response, or the reference's re-read: the model drops what it holds and reads its
@@ -135,9 +135,12 @@ class StrongModel {
     co_return p;
   }
   Task<BridgedDraft> bridged(const StrongPrompt& p, const DraftView& draft) const {
-    if (shared_vocabulary_) co_return bridge_tokens(p, draft);
-    if (auto text = bridge_input(p, draft)) co_await model().prepare(std::move(*text));
-    co_return bridge_text(model(), p, draft);
+    if (!shared_vocabulary_)
+      if (auto text = bridge_input(p, draft)) co_await model().prepare(std::move(*text));
+    co_return bridge_now(p, draft);
+  }
+  BridgedDraft bridge_now(const StrongPrompt& p, const DraftView& draft) const {
+    return shared_vocabulary_ ? bridge_tokens(p, draft) : bridge_text(model(), p, draft);
   }
 
   // The model's written token: the end of the answer, or its next piece (checked for stop strings

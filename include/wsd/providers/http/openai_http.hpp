@@ -74,10 +74,7 @@ class OpenAIServer {
 
   // The server's tokens of text, special-token text parsed, no BOS added (a text tokenized lately:
   // from memory).
-  std::vector<Token> tokenize(std::string_view text) const {
-    if (auto known = recalled_tokens(text)) return *known;
-    return run_now(tokenize_async(std::string(text)));
-  }
+  std::vector<Token> tokenize(std::string_view text) const { return run_now(tokenize_async(std::string(text))); }
   Task<std::vector<Token>> tokenize_async(std::string text) const {
     if (auto known = recalled_tokens(text)) co_return *known;
     std::vector<Token> tokens = co_await server_tokenize(text);
@@ -102,8 +99,8 @@ class OpenAIServer {
   }
 
   std::string detokenize(std::span<const Token> tokens) const {
-    if (tokens.size() == 1) return token_text(tokens[0]);
-    return tokens.empty() ? std::string() : run_now(server_detokenize(std::vector<Token>(tokens.begin(), tokens.end())));
+    if (tokens.size() == 1) return token_text(tokens[0]);  // from memory once known
+    return run_now(detokenize_async(std::vector<Token>(tokens.begin(), tokens.end())));
   }
   Task<std::string> detokenize_async(std::vector<Token> tokens) const {
     if (tokens.size() == 1) co_return co_await token_text_async(tokens[0]);
