@@ -113,6 +113,88 @@ TEST_CASE("a draft longer than max_tokens leaves no room for a continuation", "[
   CHECK(r.continuation_tokens.empty());
 }
 
+TEST_CASE("a kept draft longer than max_tokens is cut to it: the answer is max_tokens tokens and ended by the budget",
+          "[decoder][max_tokens]") {
+  ScriptProvider weak("abcdef"), strong("0123");
+  wsd::Config cfg;
+  cfg.max_tokens = 3;
+  cfg.draft_max_tokens = 32;
+  cfg.chunk = 1;
+  for (auto mode : {wsd::Mode::online, wsd::Mode::offline}) {
+    const auto r = decode(weak, strong, cfg, mode);
+    CHECK(r.reason == wsd::DraftEnd::max_tokens);
+    CHECK(wsd::to_string(r.reason) == "max_tokens");
+    CHECK(r.accept_index == 2);
+    CHECK(r.accepted_text == "abc");
+    CHECK(r.text == "abc");
+    CHECK(wsd::answer_tokens(r) == 3);
+    CHECK(r.continuation_tokens.empty());
+    CHECK(wsd::ended_by_max_tokens(r));
+  }
+  // Online drafting stops where the judged draft reaches the budget.
+  CHECK(decode(weak, strong, cfg, wsd::Mode::online).weak_tokens == 3);
+}
+
+TEST_CASE("a switch at the budget's last token is a switch; one past it is cut by max_tokens", "[decoder][max_tokens]") {
+  ScriptProvider weak("abcdefgh"), strong("0123");
+  wsd::Config cfg;
+  cfg.max_tokens = 4;
+  for (auto mode : {wsd::Mode::online, wsd::Mode::offline}) {
+    const auto at = decode(weak, strong, cfg, mode, wsd::FixedLengthSwitch(4));
+    CHECK(at.reason == wsd::DraftEnd::switched);
+    CHECK(at.accepted_text == "abcd");
+    CHECK(at.text == "abcd");
+    const auto past = decode(weak, strong, cfg, mode, wsd::FixedLengthSwitch(5));
+    CHECK(past.reason == wsd::DraftEnd::max_tokens);
+    CHECK(past.text == "abcd");
+    const auto before = decode(weak, strong, cfg, mode, wsd::FixedLengthSwitch(2));
+    CHECK(before.reason == wsd::DraftEnd::switched);
+    CHECK(before.text == "ab23");  // the script continues at position 2
+    CHECK(wsd::ended_by_max_tokens(before));
+  }
+}
+
+TEST_CASE("max_tokens = 0: nothing is drafted or written", "[decoder][max_tokens]") {
+  ScriptProvider weak("abc"), strong("xyz");
+  wsd::Config cfg;
+  cfg.max_tokens = 0;
+  for (auto mode : {wsd::Mode::online, wsd::Mode::offline}) {
+    const auto r = decode(weak, strong, cfg, mode);
+    CHECK(r.reason == wsd::DraftEnd::max_tokens);
+    CHECK(r.accept_index == -1);
+    CHECK(r.text.empty());
+    CHECK(r.strong_generated == 0);
+  }
+  CHECK(decode(weak, strong, cfg, wsd::Mode::online).weak_tokens == 0);
+}
+
+TEST_CASE("an answer that ends by itself within max_tokens is not ended by the budget", "[decoder][max_tokens]") {
+  ScriptProvider weak("ab"), strong("__cd");  // strong writes "cd" after the kept "ab", then EOS
+  wsd::Config cfg;
+  cfg.max_tokens = 10;
+  for (auto mode : {wsd::Mode::online, wsd::Mode::offline}) {
+    const auto r = decode(weak, strong, cfg, mode);
+    CHECK(r.text == "abcd");
+    CHECK(r.continuation_reason == wsd::ContinuationEnd::eos);
+    CHECK_FALSE(wsd::ended_by_max_tokens(r));
+  }
+  cfg.max_tokens = 4;  // the budget ends exactly where the answer would: the budget ended it
+  CHECK(wsd::ended_by_max_tokens(decode(weak, strong, cfg, wsd::Mode::online)));
+}
+
+TEST_CASE("a stop string cut from the answer ends it, even when the continuation ran to its budget", "[decoder][max_tokens]") {
+  ScriptProvider weak("ab[Us"), strong("_____er]\nmore");  // the stop string straddles draft and continuation
+  wsd::Config cfg;
+  cfg.max_tokens = 12;
+  cfg.weak_stop_strings = {"<|im_end|>"};
+  for (auto mode : {wsd::Mode::online, wsd::Mode::offline}) {
+    const auto r = decode(weak, strong, cfg, mode);
+    CHECK(r.text == "ab");
+    CHECK(r.continuation_reason == wsd::ContinuationEnd::length);
+    CHECK_FALSE(wsd::ended_by_max_tokens(r));
+  }
+}
+
 TEST_CASE("a stop string in the continuation ends it and is cut from the answer, also across pieces", "[decoder]") {
   ScriptProvider weak("ab"), strong("__cd\n[Us" "er]\nmore");
   for (auto mode : {wsd::Mode::online, wsd::Mode::offline}) {

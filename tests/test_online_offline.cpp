@@ -149,6 +149,48 @@ TEST_CASE("a strong model that only scores targets drives the same suite: online
   CHECK(switched >= 80);
 }
 
+TEST_CASE("the answer never exceeds max_tokens strong tokens: max_tokens below, at and above the draft limit, "
+          "online equals offline (360 random cases, greedy and sampled)", "[online][offline][max_tokens]") {
+  int cut = 0, switched_within = 0, ended_within = 0, below = 0, at = 0, above = 0;
+  for (std::uint64_t seed = 5001; seed <= 5360; ++seed) {
+    Case c = random_case(seed, seed % 2 == 0);
+    std::mt19937_64 rng(seed * 7);
+    c.config.draft_max_tokens = 1 + rng() % 40;
+    const std::size_t where = rng() % 3;  // below, at or above the draft limit
+    c.config.max_tokens = where == 0 ? rng() % c.config.draft_max_tokens
+                          : where == 1 ? c.config.draft_max_tokens
+                                       : c.config.draft_max_tokens + 1 + rng() % 20;
+    below += where == 0, at += where == 1, above += where == 2;
+    if (rng() % 3 == 0) c.config.switch_rule = "never";  // keeps every drafted token it can
+    INFO("seed " << seed << " rule=" << c.config.switch_rule << " chunk=" << c.config.chunk << " draft_max="
+                 << c.config.draft_max_tokens << " max=" << c.config.max_tokens);
+    const auto offline = run_scoring_only(c, wsd::Mode::offline);
+    const auto online = run_scoring_only(c, wsd::Mode::online);
+    require_same_response(online, offline);
+    for (const auto* r : {&online, &offline}) {
+      CHECK(wsd::answer_tokens(*r) <= c.config.max_tokens);
+      if (wsd::ended_by_max_tokens(*r)) CHECK(wsd::answer_tokens(*r) == c.config.max_tokens);
+    }
+    const std::size_t drafted = offline.draft_tokens.size();  // the reference scores its whole draft
+    if (drafted > c.config.max_tokens) {  // the budget or an earlier switch ends the draft
+      CHECK((offline.reason == wsd::DraftEnd::max_tokens || offline.reason == wsd::DraftEnd::switched));
+      cut += offline.reason == wsd::DraftEnd::max_tokens;
+      switched_within += offline.reason == wsd::DraftEnd::switched;
+    } else {
+      CHECK((offline.reason != wsd::DraftEnd::max_tokens || drafted == c.config.max_tokens));
+      ended_within += 1;
+    }
+    if (offline.reason == wsd::DraftEnd::max_tokens) {
+      CHECK(static_cast<std::size_t>(offline.accept_index + 1) == c.config.max_tokens);
+      CHECK(offline.strong_generated == 0);
+    }
+  }
+  CHECK(cut >= 60);  // the cases exercise every branch, or the test proves little
+  CHECK(switched_within >= 20);
+  CHECK(ended_within >= 60);
+  CHECK(std::min({below, at, above}) >= 80);
+}
+
 TEST_CASE("the chunk size does not change the response", "[online]") {
   for (std::uint64_t seed = 2001; seed <= 2040; ++seed) {
     Case c = random_case(seed, false);

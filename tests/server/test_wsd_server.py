@@ -111,6 +111,20 @@ def main():
         check(wsd["switch_index"] == record["switch"]["index"], "the switch index is wsd-generate's")
         check(r.choices[0].finish_reason in ("stop", "length") and r.usage.completion_tokens > 0, "finish_reason and usage")
 
+        # max_tokens is a hard cap on the answer: a kept draft is cut to it (the drafter alone keeps its
+        # whole 16-token draft under the 'never' rule, and even so the answer is max_tokens long).
+        for limit in (1, 3):
+            r = client.chat.completions.create(model="wsd", messages=messages, temperature=0, max_tokens=limit,
+                                               extra_body={"wsd": {"switch": "never"}})
+            check(r.usage.completion_tokens == limit and r.choices[0].finish_reason == "length",
+                  f"max_tokens {limit} under the never rule: {limit} completion tokens, finish_reason length "
+                  f"(got {r.usage.completion_tokens}, {r.choices[0].finish_reason})")
+            check(r.model_extra["wsd"]["switch_reason"] == "max_tokens", "the draft was ended by max_tokens")
+        roomy = client.chat.completions.create(model="wsd", messages=[{"role": "user", "content": "Say yes."}],
+                                               temperature=0, max_tokens=200)
+        check(roomy.choices[0].finish_reason == "stop" and roomy.usage.completion_tokens < 200,
+              "an answer that ends by itself within max_tokens finishes with stop")
+
         # Streaming: the chunks concatenate to the same text, a switch marker, usage at the end.
         text, marker, usage = "", False, None
         for chunk in client.chat.completions.create(model="wsd", messages=messages, temperature=0, stream=True,

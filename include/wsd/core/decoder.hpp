@@ -94,14 +94,16 @@ class WeakToStrongDecoder {
   const Limits& limits() const { return limits_; }
 
   // What a trace records as its configuration: the limits, then what each part says of itself.
+  // A weak-only run records only what it used: the budget, the chunk and the drafter.
   Settings settings(Mode mode) const {
-    Settings out{{"draft_max_tokens", std::uint64_t{limits_.draft_max_tokens}},
-                 {"max_tokens", std::uint64_t{limits_.max_tokens}},
-                 {"chunk", std::uint64_t{limits_.chunk}},
-                 {"mode", to_string(mode)}};
-    describe_part(rule_, out);
+    Settings out;
+    if (mode != Mode::weak_only) out.push_back({"draft_max_tokens", std::uint64_t{limits_.draft_max_tokens}});
+    out.push_back({"max_tokens", std::uint64_t{limits_.max_tokens}});
+    out.push_back({"chunk", std::uint64_t{limits_.chunk}});
+    out.push_back({"mode", to_string(mode)});
+    if (mode != Mode::weak_only) describe_part(rule_, out);
     describe_part(weak_, out);
-    describe_part(strong_, out);
+    if (mode != Mode::weak_only) describe_part(strong_, out);
     return out;
   }
 
@@ -138,8 +140,10 @@ class WeakToStrongDecoder {
     std::optional<Handoff> handoff;
     if (rule_.skips_draft())
       handoff = Handoff{DraftEnd::switched, 0};
-    else
-      co_await trace.weak([&] { return weak_.start(c, limits_.draft_max_tokens); });
+    else if (limits_.max_tokens == 0)  // no room for a single drafted token
+      handoff = Handoff{DraftEnd::max_tokens, 0};
+    const bool drafts = !handoff;
+    if (drafts) co_await trace.weak([&] { return weak_.start(c, limits_.draft_max_tokens); });
     while (!handoff) {
       if (answer.cancelled()) {
         handoff = Handoff{DraftEnd::cancelled, judged.size()};
@@ -150,9 +154,10 @@ class WeakToStrongDecoder {
       const BridgedDraft bridged = co_await trace.strong([&] { return strong_.bridge(prompt, draft); });  // 2. its strong tokens
       if (const std::size_t same = unchanged_prefix(judged, bridged); same < judged.size())
         rejudge(trace, judged, same);  // re-tokenizing changed judged tokens: judge again from there
-      const auto fresh =
-          std::span<const Token>(bridged.tokens)
-              .subspan(prompt.tokens.size() + judged.size(), bridged.stable - std::min(bridged.stable, judged.size()));
+      const std::size_t settled = bridged.stable - std::min(bridged.stable, judged.size());
+      const auto fresh = std::span<const Token>(bridged.tokens)
+                             .subspan(prompt.tokens.size() + judged.size(),
+                                      std::min(settled, limits_.max_tokens - judged.size()));  // never past the budget
       const std::vector<Token> context = with_prompt(prompt, judged);
       const std::vector<double> probs =
           co_await trace.strong([&] { return strong_.probabilities(context, fresh); });  // 3. score the settled ones
@@ -163,12 +168,14 @@ class WeakToStrongDecoder {
         trace.judged(probs[i], verdict);
         if (verdict.switch_here) handoff = Handoff{DraftEnd::switched, judged.size()};
       }
+      if (!handoff && judged.size() == limits_.max_tokens)  // the kept draft fills the answer
+        handoff = Handoff{DraftEnd::max_tokens, judged.size()};
       if (stream.draft)  // judged tokens are final
         answer.draft(co_await trace.strong([&] { return strong_.detokenize(judged); }));
       if (!handoff && draft.ended) handoff = Handoff{weak_.end_reason(), judged.size()};
     }
     const auto kept = std::span<const Token>(judged).first(handoff->kept);  // 5. stop at the switch
-    if (!rule_.skips_draft()) trace.drafted(weak_.view().text);
+    if (drafts) trace.drafted(weak_.view().text);
     trace.keep_draft(*handoff, kept, co_await trace.strong([&] { return strong_.detokenize(kept); }));
     answer.draft(trace.accepted_text());
     const std::vector<Token> context = with_prompt(prompt, kept);
@@ -232,8 +239,13 @@ class WeakToStrongDecoder {
         trace.judged(probs[k], verdict);
         if (verdict.switch_here && !first_switch) first_switch = k + 1;
       }
-      work.handoff_ =
-          first_switch ? Handoff{DraftEnd::switched, *first_switch} : Handoff{work.weak_end_, work.drafted_.size()};
+      // The first switch within the budget; else a draft as long as the budget is cut to it.
+      if (first_switch && *first_switch <= limits_.max_tokens)
+        work.handoff_ = Handoff{DraftEnd::switched, *first_switch};
+      else if (work.drafted_.size() >= limits_.max_tokens)
+        work.handoff_ = Handoff{DraftEnd::max_tokens, limits_.max_tokens};
+      else
+        work.handoff_ = Handoff{work.weak_end_, work.drafted_.size()};
     }
     trace.leave();
   }
@@ -256,7 +268,7 @@ class WeakToStrongDecoder {
   }
 
   Task<Result> weak_only(const Conversation& c, const Stream& stream) {
-    Trace trace(c, Mode::online, settings(Mode::online));
+    Trace trace(c, Mode::weak_only, settings(Mode::weak_only));
     const StopStrings none;  // the drafter cuts its own stop strings
     AnswerStream answer(stream, none);
     co_await trace.weak([&] { return weak_.start(c, limits_.max_tokens); });

@@ -31,7 +31,7 @@ struct Result {
   std::string answer_prefix;  // the answer's given start (a last message from the assistant), not drafted
   bool cancelled() const { return reason == DraftEnd::cancelled || continuation_reason == ContinuationEnd::cancelled; }
   long accept_index = -1;            // index of the last kept drafted strong token; -1: none kept
-  DraftEnd reason = DraftEnd::none;  // switch, or how the draft ended when no switch happened
+  DraftEnd reason = DraftEnd::none;  // switch, or which limit or end stopped the draft when no switch happened
   std::string draft_text;            // the weak model's draft, as far as it was written
   std::vector<Token> draft_tokens;   // drafted strong tokens that were scored
   std::vector<double> probs;         // p_k for each of them
@@ -60,6 +60,8 @@ inline std::string to_string(DraftEnd r) {
       return "length";
     case DraftEnd::cancelled:
       return "cancelled";
+    case DraftEnd::max_tokens:
+      return "max_tokens";
     case DraftEnd::none:
       break;
   }
@@ -68,9 +70,10 @@ inline std::string to_string(DraftEnd r) {
 
 inline DraftEnd draft_end_from_string(const std::string& s) {
   for (DraftEnd r :
-       {DraftEnd::switched, DraftEnd::eos, DraftEnd::stop, DraftEnd::length, DraftEnd::cancelled, DraftEnd::none})
+       {DraftEnd::switched, DraftEnd::eos, DraftEnd::stop, DraftEnd::length, DraftEnd::cancelled, DraftEnd::max_tokens,
+        DraftEnd::none})
     if (to_string(r) == s) return r;
-  throw InputError("switch.reason = \"" + s + "\" is not switch, eos, stop, length, cancelled or none");
+  throw InputError("switch.reason = \"" + s + "\" is not switch, eos, stop, length, cancelled, max_tokens or none");
 }
 
 inline std::string to_string(ContinuationEnd r) {
@@ -92,6 +95,16 @@ inline ContinuationEnd continuation_end_from_string(const std::string& s) {
        {ContinuationEnd::eos, ContinuationEnd::stop, ContinuationEnd::length, ContinuationEnd::cancelled})
     if (to_string(r) == s) return r;
   throw InputError("continuation.reason = \"" + s + "\" is not eos, stop, length or cancelled");
+}
+
+// Whether max_tokens ended the answer (OpenAI's finish_reason "length"): the strong model used its
+// whole budget (a kept draft may fill it) and no stop string ended the text first; for the drafter
+// alone, its limit ended the draft.
+inline bool ended_by_max_tokens(const Result& r) {
+  if (r.mode == Mode::weak_only) return r.reason == DraftEnd::length;
+  const bool stopped_in_text =
+      r.text.size() < r.answer_prefix.size() + r.accepted_text.size() + r.continuation_text.size();
+  return r.continuation_reason == ContinuationEnd::length && !stopped_in_text;
 }
 
 // The answer's length in strong tokens: the kept draft and the continuation.

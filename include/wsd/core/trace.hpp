@@ -117,8 +117,6 @@ class Trace {
     r_.reason = reason;
     drafted(draft_text);
     r_.text = r_.answer_prefix + r_.draft_text;
-    for (auto& s : r_.config)
-      if (s.name == "switch_rule") s.value = std::string("weak-only");
     return done();
   }
 

@@ -35,8 +35,10 @@ struct SpecialTokens {
   }
 };
 
-// Why a draft stopped growing; `switched` is decided by the decoder, not the drafter.
-enum class DraftEnd { none, switched, eos, stop, length, cancelled };
+// Why a draft stopped growing; `switched` and `max_tokens` are decided by the decoder, not the
+// drafter: `length` is the drafter's limit (draft_max_tokens), `max_tokens` the answer's budget
+// (the judged draft reached max_tokens strong tokens with no switch before).
+enum class DraftEnd { none, switched, eos, stop, length, cancelled, max_tokens };
 
 // Why the strong model stopped writing.
 enum class ContinuationEnd { eos, stop, length, cancelled };

@@ -229,9 +229,7 @@ inline ChatRequest parse_chat_request(const nlohmann::json& body, const Config& 
 }
 
 // The finish reason OpenAI names: "length" when the answer ran into max_tokens, else "stop".
-inline std::string finish_reason(const Result& r) {
-  return r.continuation_reason == ContinuationEnd::length ? "length" : "stop";
-}
+inline std::string finish_reason(const Result& r) { return ended_by_max_tokens(r) ? "length" : "stop"; }
 
 // The threshold the answer's rule judged by, if it has one.
 inline nlohmann::json threshold_of(const Result& r) {
