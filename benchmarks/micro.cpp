@@ -7,6 +7,7 @@
 #include <random>
 
 #include "../tests/toy_providers.hpp"
+#include "eigen_rows.hpp"
 
 namespace {
 

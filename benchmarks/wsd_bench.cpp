@@ -217,8 +217,8 @@ json throughput(MakePairs make_pairs, const std::vector<wsd::Conversation>& prom
   std::map<std::string, std::vector<wsd::Result>> first;  // each mode's results at the first N
   for (std::size_t n : parallels) {
     auto pairs = make_pairs(n);
-    auto decoders = pairs->decoders(cfg, wsd::tools::samplers(cfg));
-    auto alone = pairs->decoders(wsd::ImmediateSwitch{}, cfg, wsd::tools::samplers(cfg));
+    auto decoders = pairs->decoders(cfg, wsd::samplers(cfg));
+    auto alone = pairs->decoders(wsd::ImmediateSwitch{}, cfg, wsd::samplers(cfg));
     for (const std::string mode : {"online", "offline-batched", "strong-only"}) {
       std::vector<double> walls;
       std::vector<wsd::Result> results(prompts.size());
@@ -487,8 +487,8 @@ int main(int argc, char** argv) {
                 {"ratios", json::object()}};
       if (!skip_modes) {
         // The reference's offline form, wsd's online form, the strong model alone, the weak model alone.
-        auto decoder = wsd::make_decoder(weak, strong, cfg, wsd::tools::samplers(cfg));
-        auto alone = wsd::make_decoder(weak, strong, wsd::ImmediateSwitch{}, cfg, wsd::tools::samplers(cfg));
+        auto decoder = wsd::make_decoder(weak, strong, cfg, wsd::samplers(cfg));
+        auto alone = wsd::make_decoder(weak, strong, wsd::ImmediateSwitch{}, cfg, wsd::samplers(cfg));
         Passes passes;
         run_mode(passes, "offline", prompts, repeats, [&](const wsd::Conversation& c) { return decoder.decode_offline(c); });
         run_mode(passes, "online", prompts, repeats, [&](const wsd::Conversation& c) { return decoder.decode_online(c); });

@@ -2,7 +2,6 @@
 // the switch rule still judges the draft by the strong model's own probabilities.
 #include <wsd/providers/llama/default_models.hpp>
 #include <wsd/providers/llama/llama_cpp.hpp>
-#include <wsd/tools/exit_codes.hpp>
 #include <wsd/wsd.hpp>
 
 #include <cmath>
@@ -49,7 +48,8 @@ int main() {
     std::cout << "\n-- kept " << r.accept_index + 1 << " drafted tokens; continuation ended by "
               << wsd::to_string(r.continuation_reason) << (r.cancelled() ? " (cancelled by the callback)" : "") << "\n";
     return 0;
-  } catch (...) {  // a missing model file, a bad provider: one line naming it
-    return wsd::tools::report_error("custom_sampler");
+  } catch (const wsd::Error& e) {  // a missing model file, a bad provider: one line naming it
+    std::cerr << "custom_sampler: " << e.what() << "\n";
+    return 1;
   }
 }

@@ -1,7 +1,6 @@
 // The shortest complete program: a small aligned model drafts, a base model takes over.
 #include <wsd/providers/llama/default_models.hpp>
 #include <wsd/providers/llama/llama_cpp.hpp>
-#include <wsd/tools/exit_codes.hpp>
 #include <wsd/core.hpp>
 
 #include <iostream>
@@ -17,7 +16,8 @@ int main() {
     wsd::Result r = decoder.decode({"bread", {{"user", "How do I make bread?"}}});
     std::cout << r.text << "\n(the strong model took over after " << r.accept_index + 1 << " drafted tokens)\n";
     return 0;
-  } catch (...) {  // a missing model file, a bad provider: one line naming it
-    return wsd::tools::report_error("hello");
+  } catch (const wsd::Error& e) {  // a missing model file, a bad provider: one line naming it
+    std::cerr << "hello: " << e.what() << "\n";
+    return 1;
   }
 }

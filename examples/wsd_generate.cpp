@@ -229,7 +229,7 @@ int main(int argc, char** argv) {
       for (sample = 0; sample < samples; ++sample) {
         const wsd::Config sample_cfg = wsd::sample_config(cfg, sample);
         if constexpr (requires { pairs.set_sampling(sample_cfg.continuation); }) pairs.set_sampling(sample_cfg.continuation);
-        auto decoders = pairs.decoders(sample_cfg, wsd::tools::samplers(sample_cfg));
+        auto decoders = pairs.decoders(sample_cfg, wsd::samplers(sample_cfg));
         const auto& list = todo[sample];
         if (show && parallel == 1) {  // one at a time, streamed as it is written
           for (std::size_t i = 0; i < list.size(); ++i) {

@@ -24,14 +24,14 @@
 #include <wsd/serve/chat_api.hpp>
 #include <wsd/serve/chat_page.hpp>
 #include <wsd/serve/pair_service.hpp>
-#include <wsd/tools/exit_codes.hpp>
 #include <wsd/wsd.hpp>
 
 #include "tools/config_flags.hpp"
+#include "tools/exit_codes.hpp"
 #include "tools/pair_flags.hpp"
 #include "tools/server_flags.hpp"
 
-// After Eigen (through wsd.hpp): httplib brings <resolv.h>, whose _res macro breaks Eigen's headers.
+// Last: httplib brings <resolv.h>, whose _res macro breaks headers included after it (Eigen's among them).
 #include <httplib.h>
 
 namespace {
@@ -391,24 +391,20 @@ int main(int argc, char** argv) {
     wsd::LlamaOptions opts;
     opts.context = context;
     std::string strong_name;
-    // wsd-generate's samplers: the continuation's repetition penalty through a logits processor.
-    auto tool_samplers = [](const wsd::Config& c) { return wsd::tools::samplers(c); };
-    using ToolSamplers = decltype(tool_samplers);
     try {
       auto weak_model = std::make_shared<const wsd::LlamaModel>(pair_flags.weak(), opts);
       if (strong_server.remote()) {  // the base model on a server: it samples, this side drafts
         auto server = strong_server.connect();
         strong_name = server->model() + " at " + server->url();
         base.shared_vocabulary = false;
-        pair = std::make_unique<wsd::serve::PairLoop<wsd::LlamaHttpPair, ToolSamplers>>(
-            std::make_unique<wsd::LlamaHttpPair>(weak_model, std::move(server), parallel, base.continuation),
-            tool_samplers);
+        pair = std::make_unique<wsd::serve::PairLoop<wsd::LlamaHttpPair>>(
+            std::make_unique<wsd::LlamaHttpPair>(weak_model, std::move(server), parallel, base.continuation));
       } else {
         auto strong_model = std::make_shared<const wsd::LlamaModel>(pair_flags.strong(), opts);
         strong_name = std::filesystem::path(pair_flags.strong()).stem().string();
         base.shared_vocabulary = wsd::same_vocabulary(*weak_model, *strong_model);
-        pair = std::make_unique<wsd::serve::PairLoop<wsd::LlamaPairSequences, ToolSamplers>>(
-            std::make_unique<wsd::LlamaPairSequences>(weak_model, strong_model, parallel), tool_samplers);
+        pair = std::make_unique<wsd::serve::PairLoop<wsd::LlamaPairSequences>>(
+            std::make_unique<wsd::LlamaPairSequences>(weak_model, strong_model, parallel));
       }
     } catch (...) {
       svr.stop();

@@ -1,10 +1,13 @@
 #include <catch2/catch.hpp>
-#include <wsd/tools/exit_codes.hpp>
 #include <wsd/wsd.hpp>
 
 #include <cmath>
 #include <fstream>
+#include <random>
 #include <sstream>
+
+#include "../examples/tools/exit_codes.hpp"
+#include "toy_providers.hpp"
 
 using nlohmann::json;
 
@@ -170,4 +173,60 @@ TEST_CASE("a number too large for a double is bad input, not a crash (found by f
                     Catch::StartsWith("cfg.json: not valid JSON") && Catch::Contains("number overflow"));
   std::istringstream in("{\"id\": 1e999, \"messages\": []}\n");
   CHECK_THROWS_WITH(wsd::read_conversations(in, "p.jsonl"), Catch::StartsWith("p.jsonl:1: not valid JSON"));
+}
+
+TEST_CASE("a configuration that validates always builds a decoder that runs (400 generated configurations, "
+          "valid and out-of-range values)", "[config][property]") {
+  std::mt19937_64 rng(2026);
+  auto coin = [&](int one_in) { return rng() % static_cast<std::uint64_t>(one_in) == 0; };
+  auto real = [&](double lo, double hi) { return lo + (hi - lo) * static_cast<double>(rng() >> 11) * 0x1.0p-53; };
+  const std::vector<json> odd = {json(-1), json(0), json(-0.5), json("x"), json(nullptr), json(1e300)};
+  auto maybe_odd = [&](json good) { return coin(12) ? odd[rng() % odd.size()] : good; };
+  auto sampling = [&] {
+    json s = json::object();
+    if (coin(2)) s["temperature"] = maybe_odd(coin(3) ? 0.0 : real(0.1, 1.5));
+    if (coin(2)) s["top_p"] = maybe_odd(real(0.3, 1.0));
+    if (coin(3)) s["top_k"] = maybe_odd(static_cast<int>(rng() % 30));
+    if (coin(2)) s["seed"] = static_cast<std::uint64_t>(rng() % 1000);
+    if (coin(2)) s["repetition_penalty"] = maybe_odd(real(0.5, 3.0));
+    return s;
+  };
+  const auto names = wsd::switch_rule_names();
+  int valid = 0, refused = 0, penalised = 0;
+  for (int i = 0; i < 400; ++i) {
+    json j = json::object();
+    if (coin(2)) j["draft_max_tokens"] = maybe_odd(static_cast<int>(rng() % 40));
+    if (coin(2)) j["max_tokens"] = maybe_odd(static_cast<int>(rng() % 60));
+    if (coin(2)) j["chunk"] = maybe_odd(static_cast<int>(rng() % 10));
+    if (coin(2)) j["mode"] = coin(10) ? json("sideways") : json(coin(2) ? "online" : "offline");
+    if (coin(2)) j["switch_rule"] = coin(10) ? json("nope") : json(std::string(names[rng() % names.size()]));
+    for (const wsd::RuleParameter& p : wsd::switch_rule_parameters())
+      if (coin(3)) j[std::string(p.name)] = maybe_odd(p.integer ? json(static_cast<int>(rng() % 8)) : json(real(0.05, 0.99)));
+    if (coin(2)) j["draft"] = sampling();
+    if (coin(2)) j["continuation"] = sampling();
+    if (coin(4)) j["strong_stop_strings"] = coin(8) ? json::array({""}) : json::array({"[User]", "oat"});
+    if (coin(4)) j["shared_vocabulary"] = true;
+    INFO("configuration " << j.dump());
+    wsd::Config c;
+    try {
+      c = wsd::config_from_json(j);
+      wsd::validate(c);
+    } catch (const wsd::ConfigError&) {
+      ++refused;
+      continue;
+    }
+    ++valid;
+    penalised += c.draft.repetition_penalty != 1.0 || c.continuation.repetition_penalty != 1.0;
+    // Shared vocabulary: both sides speak characters; else the base model has word pieces.
+    toy::ToyProvider weak(toy::Vocabulary::characters(), {rng(), 4.0, 0.5, -3.0}),
+        strong(c.shared_vocabulary ? toy::Vocabulary::characters() : toy::Vocabulary::words(), {rng(), 4.0, 0.5, -3.0});
+    auto decoder = wsd::make_decoder(weak, strong, c);
+    const wsd::Conversation conversation{"g" + std::to_string(i), {{"user", "tea note?"}}};
+    wsd::Result r;
+    REQUIRE_NOTHROW(r = decoder.decode(conversation));
+    CHECK(wsd::answer_tokens(r) <= c.max_tokens);
+  }
+  CHECK(valid >= 100);  // both outcomes are exercised, or the test proves little
+  CHECK(refused >= 100);
+  CHECK(penalised >= 50);
 }

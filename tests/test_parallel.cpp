@@ -375,7 +375,7 @@ TEST_CASE("a pair service makes each request's decoder with the samplers it was 
     const wsd::Outcome& o = ends.outcomes.at(ids[i]);
     REQUIRE(o.result);
     auto with = wsd::make_decoder(weak, strong, cfg, penalised(cfg));
-    wsd::Config plain = cfg;  // (wsd::samplers refuses a penalty: a plain Sampler has none)
+    wsd::Config plain = cfg;
     plain.continuation.repetition_penalty = 1.0;
     auto without = wsd::make_decoder(weak, strong, plain);
     CHECK(record(*o.result) == record(with.decode(set[i])));

@@ -1,8 +1,10 @@
 // Logits processors over xtensor views, and ProcessedSampler: what each step does to a block of
 // logits, and that the switch rule still judges the strong model's own probabilities.
 #include <catch2/catch.hpp>
+
 #include <cmath>
 #include <limits>
+#include <set>
 #include <vector>
 #include <wsd/wsd.hpp>
 
@@ -70,7 +72,23 @@ TEST_CASE("a repeated greedy token is penalised after it was written, until rese
   CHECK(s.sample(row.data(), row.size()) == 1);  // 1.0 / 1.5 < 0.9
   s.reset();
   CHECK(s.sample(row.data(), row.size()) == 0);
-  CHECK_THROWS_WITH(wsd::Sampler({.repetition_penalty = 1.5}), Catch::Contains("needs wsd::ProcessedSampler"));
+}
+
+TEST_CASE("the plain sampler honours a repetition penalty as the processed sampler does", "[processors][sampler]") {
+  std::vector<float> row(300);
+  for (std::size_t i = 0; i < row.size(); ++i) row[i] = static_cast<float>(std::sin(0.37 * static_cast<double>(i)) * 3);
+  for (const wsd::SamplingParams p : {wsd::SamplingParams{.repetition_penalty = 1.5},
+                                      wsd::SamplingParams{0.8, 0.9, 40, 7, 2.0}}) {
+    wsd::Sampler plain(p);
+    auto processed_sampler = wsd::ProcessedSampler<>::from(p);
+    std::set<wsd::Token> picked;
+    for (int i = 0; i < 50; ++i) {
+      const wsd::Token t = plain.sample(row.data(), row.size());
+      CHECK(processed_sampler.sample(row.data(), row.size()) == t);
+      picked.insert(t);
+    }
+    CHECK(picked.size() > 5);  // the penalty moved the picks (greedy alone would repeat one token)
+  }
 }
 
 TEST_CASE("sampling parameters describe themselves, a repetition penalty only when one is set", "[processors][trace]") {

@@ -8,6 +8,8 @@
 #include <random>
 #include <set>
 
+#include "../benchmarks/eigen_rows.hpp"
+
 namespace {
 const std::vector<float> kRow{0.1f, 2.0f, 1.5f, -1.0f, 1.9f, 0.0f};
 }
@@ -129,6 +131,11 @@ TEST_CASE("the row kernels agree with a double-precision reference", "[probabili
       CHECK(wsd::kernels::avx2::first_index_of(r.data(), r.size(), v.value) == best);
     }
 #endif
+    // Eigen's reductions (the micro-benchmark's comparison) as a second reference.
+    const auto e = wsd::eigen::row_max(r.data(), r.size());
+    CHECK(e.value == m.value);
+    CHECK(wsd::eigen::sum_exp(r.data(), r.size(), e.value) ==
+          Approx(wsd::kernels::portable::sum_exp(r.data(), r.size(), m.value)).epsilon(1e-5));
   }
 }
 

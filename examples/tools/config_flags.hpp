@@ -7,8 +7,9 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-#include <wsd/tools/exit_codes.hpp>
 #include <wsd/wsd.hpp>
+
+#include "exit_codes.hpp"
 
 namespace wsd::tools {
 
@@ -71,9 +72,5 @@ class ConfigFlags {
   std::string path_;
   nlohmann::json patch_ = nlohmann::json::object();
 };
-
-// The tools' samplers: the drafter's wsd::Sampler, and the continuation's through ProcessedSampler
-// (its repetition penalty, then the reference's sampling).
-inline auto samplers(const Config& c) { return Samplers{Sampler(c.draft), ProcessedSampler<>::from(c.continuation)}; }
 
 }  // namespace wsd::tools

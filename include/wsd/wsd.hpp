@@ -9,6 +9,5 @@
 #include "wsd/json/config.hpp"
 #include "wsd/json/result.hpp"
 #include "wsd/json/settings.hpp"
-#include "wsd/numeric/eigen_rows.hpp"
 #include "wsd/numeric/processors.hpp"
 #include "wsd/numeric/views.hpp"

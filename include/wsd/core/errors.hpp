@@ -1,6 +1,6 @@
 #pragma once
 // Typed errors: each message says what was wrong and where (file, line, field, value). What a
-// command-line tool exits with for each kind is the tools' business (wsd/tools/exit_codes.hpp).
+// command-line tool exits with for each kind is the tools' business (examples/tools/exit_codes.hpp).
 #include <exception>
 #include <stdexcept>
 #include <string>

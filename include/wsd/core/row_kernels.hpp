@@ -3,7 +3,7 @@
 // scalar version and an AVX2+FMA version chosen at run time on x86-64, whatever flags the caller
 // compiles with. One process always uses the same version, so results are reproducible in it.
 // The AVX2 version is written with the compiler's vector types and builtins (GCC and Clang), so
-// this layer needs no intrinsics header; Eigen versions for comparison: wsd/numeric/eigen_rows.hpp.
+// this layer needs no intrinsics header; Eigen versions for comparison: benchmarks/eigen_rows.hpp.
 #include <cmath>
 #include <cstddef>
 #include <cstring>

@@ -8,7 +8,6 @@
 #include <cstddef>
 #include <limits>
 #include <numeric>
-#include <set>
 #include <span>
 #include <string>
 #include <utility>
@@ -131,15 +130,8 @@ struct RepetitionPenalty {
   double penalty = 1.0;
   template <class Tensor>
   void apply(Tensor& logits, std::span<const Token> written) const {
-    if (penalty == 1.0 || written.empty()) return;
-    const std::set<Token> seen(written.begin(), written.end());
-    const auto f = static_cast<float>(penalty);
     for (std::size_t r = 0; r < logits.shape()[0]; ++r)
-      for (Token t : seen) {
-        if (t < 0 || static_cast<std::size_t>(t) >= logits.shape()[1]) continue;
-        float& x = logits(r, static_cast<std::size_t>(t));
-        x = x > 0.0f ? x / f : x * f;
-      }
+      penalize_repeats(detail::row_of(logits, r).data(), logits.shape()[1], written, penalty);
   }
   void describe(Settings& out) const { out.push_back({"repetition_penalty", penalty}); }
 };

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <numeric>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -20,8 +21,7 @@ struct SamplingParams {
   double top_p = 1.0;               // nucleus mass kept, in (0, 1]
   int top_k = 0;                    // 0: no top-k cut
   std::uint64_t seed = 0;           // the same seed gives the same tokens
-  double repetition_penalty = 1.0;  // > 1 lowers the logits of tokens already written (1: off, as the
-                                    // reference); wsd::ProcessedSampler (wsd/numeric/) applies it
+  double repetition_penalty = 1.0;  // > 1 lowers the logits of tokens already written (1: off, as the reference)
   bool greedy() const { return temperature <= 0.0; }
   bool operator==(const SamplingParams&) const = default;
   // For the trace: the four the reference has, and the penalty when one is set.
@@ -47,23 +47,52 @@ inline void validate(const SamplingParams& s, const std::string& where) {
     fail("repetition_penalty", format_number(s.repetition_penalty), "must be > 0");
 }
 
-// The default TokenSampler: picks tokens from logits rows; the random stream is owned here and
-// restarts with reset().
+// The repetition penalty (CTRL's rule, as Hugging Face applies it) over one row: each token in
+// `written` once, a positive logit divided by the penalty, a negative one multiplied.
+inline void penalize_repeats(float* row, std::size_t vocab, std::span<const Token> written, double penalty) {
+  if (penalty == 1.0 || written.empty()) return;
+  std::vector<Token> seen(written.begin(), written.end());
+  std::sort(seen.begin(), seen.end());
+  seen.erase(std::unique(seen.begin(), seen.end()), seen.end());
+  const auto f = static_cast<float>(penalty);
+  for (Token t : seen) {
+    if (t < 0 || static_cast<std::size_t>(t) >= vocab) continue;
+    float& x = row[static_cast<std::size_t>(t)];
+    x = x > 0.0f ? x / f : x * f;
+  }
+}
+
+// The default TokenSampler, honouring every SamplingParams field: the repetition penalty over the
+// tokens it picked since reset(), then greedy or temperature / top-k / top-p. The random stream
+// is owned here and restarts with reset().
 class Sampler {
  public:
   // Implicit: sampling parameters stand for the sampler they describe.
   Sampler(SamplingParams params = {}) : params_(params), rng_(params.seed) {  // NOLINT
     validate(params_, "sampler");
-    if (params_.repetition_penalty != 1.0)
-      throw ConfigError("sampler: repetition_penalty = " + format_number(params_.repetition_penalty) +
-                        " needs wsd::ProcessedSampler (wsd/numeric/processors.hpp); wsd::Sampler has none");
   }
 
-  void reset() { rng_.seed(params_.seed); }
+  void reset() {
+    rng_.seed(params_.seed);
+    written_.clear();
+  }
   const SamplingParams& params() const { return params_; }
   void describe(Settings& out) const { params_.describe(out); }
 
   Token sample(const float* row, std::size_t vocab) {
+    if (params_.repetition_penalty == 1.0) return pick(row, vocab);
+    if (!written_.empty()) {  // penalise a copy: the row is the caller's
+      penalized_.assign(row, row + vocab);
+      penalize_repeats(penalized_.data(), vocab, written_, params_.repetition_penalty);
+      row = penalized_.data();
+    }
+    const Token t = pick(row, vocab);
+    written_.push_back(t);
+    return t;
+  }
+
+ private:
+  Token pick(const float* row, std::size_t vocab) {
     if (params_.greedy()) return argmax(row, vocab);
     const double inv_t = 1.0 / params_.temperature;
     const double max_logit = static_cast<double>(row[argmax(row, vocab)]);
@@ -104,11 +133,12 @@ class Sampler {
     return candidates_[keep - 1];
   }
 
- private:
   SamplingParams params_;
   std::mt19937_64 rng_;
   std::vector<Token> candidates_;
   std::vector<double> weights_;
+  std::vector<Token> written_;   // picked since reset(), for the penalty (kept only when one is set)
+  std::vector<float> penalized_;
 };
 
 }  // namespace wsd

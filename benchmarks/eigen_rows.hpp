@@ -1,11 +1,10 @@
 #pragma once
 // The row reductions of wsd/core/row_kernels.hpp written with Eigen (vectorised for the
-// instruction set the caller compiles for), for comparison with the core's hand kernels in
-// wsd-microbench and for callers that compile with -march flags of their own.
+// instruction set the benchmark compiles for): wsd-microbench compares the core's hand kernels
+// with them. Not part of the installed library.
 #include <Eigen/Core>
 #include <cstddef>
-
-#include "wsd/core/row_kernels.hpp"
+#include <wsd/core/row_kernels.hpp>
 
 namespace wsd::eigen {
 

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <exception>
 
-#include "wsd/core/errors.hpp"
+#include <wsd/core/errors.hpp>
 
 namespace wsd::tools {
 
