@@ -16,7 +16,9 @@
 
 #include "tools/config_flags.hpp"
 #include "tools/pair_flags.hpp"
+#include "tools/placement_flags.hpp"
 #include "tools/server_flags.hpp"
+#include "tools/version.hpp"
 
 namespace {
 
@@ -404,9 +406,12 @@ void print_report(const json& report, int repeats, std::size_t n_prompts, std::s
               costs["weak_write_ms"].get<double>(), costs["strong_write_ms"].get<double>(), chunk,
               costs["strong_read_ms"].get<double>(), costs["draft_token_over_strong_token"].get<double>());
   const json& provider = report["provider"];
-  std::printf("raw llama.cpp %.1f tok/s, provider %.1f tok/s\nllama.cpp build: %s\nwritten: %s/bench.json, time_per_mode.png, window_means.png\n",
+  std::printf("raw llama.cpp %.1f tok/s, provider %.1f tok/s\nllama.cpp build: %s\ndevices: weak %s, strong %s\n"
+              "written: %s/bench.json, time_per_mode.png, window_means.png\n",
               provider["raw_tok_s_median"].get<double>(), provider["provider_tok_s_median"].get<double>(),
-              report["llama"]["build"].get<std::string>().c_str(), out.c_str());
+              report["llama"]["build"].get<std::string>().c_str(),
+              report["models"]["weak"]["device"].get<std::string>().c_str(),
+              report["models"]["strong"]["device"].get<std::string>().c_str(), out.c_str());
 }
 
 }  // namespace
@@ -437,6 +442,8 @@ int main(int argc, char** argv) {
   app.add_option("--throughput-kernels", throughput_kernels, "in-process kernel modes of the throughput section: both | invariant | fast | none")
       ->check(CLI::IsMember({"both", "invariant", "fast", "none"}))->capture_default_str();
   app.add_flag("--throughput-only", skip_modes, "only the throughput section (and the per-token costs it needs)");
+  wsd::tools::PlacementFlags placement(app);
+  wsd::tools::add_version_flag(app, "wsd-bench");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {  // --help exits 0; any usage error exits kExitUsage
@@ -463,8 +470,8 @@ int main(int argc, char** argv) {
     parallels.erase(std::unique(parallels.begin(), parallels.end()), parallels.end());
     if (skip_modes && parallels.empty()) throw CLI::ValidationError("--throughput-only", "needs --parallel values above 0");
     json report, costs, overhead;
-    auto weak_model = std::make_shared<const wsd::LlamaModel>(weak_path, opts);
-    auto strong_model = std::make_shared<const wsd::LlamaModel>(strong_path, opts);
+    auto weak_model = std::make_shared<const wsd::LlamaModel>(weak_path, placement.weak(opts));
+    auto strong_model = std::make_shared<const wsd::LlamaModel>(strong_path, placement.strong(opts));
     cfg.shared_vocabulary = cfg.shared_vocabulary || wsd::same_vocabulary(*weak_model, *strong_model);  // ids pass straight through
     {
       wsd::LlamaSequence weak(weak_model), strong(strong_model);
@@ -476,8 +483,12 @@ int main(int argc, char** argv) {
                              {"row_kernels", wsd::kernels::use_avx2() ? "avx2+fma" : "portable"}}},
                 {"llama", {{"build", WSD_LLAMA_BUILD_INFO}, {"system_info", llama_print_system_info()},
                            {"amx_usable", wsd::llama_amx_usable()}}},
-                {"models", {{"weak", {{"path", weak_path}, {"name", weak.metadata("general.name")}, {"vocab", weak.vocab_size()}}},
-                            {"strong", {{"path", strong_path}, {"name", strong.metadata("general.name")}, {"vocab", strong.vocab_size()}}}}},
+                {"models", {{"weak", {{"path", weak_path}, {"name", weak.metadata("general.name")}, {"vocab", weak.vocab_size()},
+                                      {"device", weak_model->placement().label()},
+                                      {"invariant_ubatch", weak_model->invariant_ubatch()}}},
+                            {"strong", {{"path", strong_path}, {"name", strong.metadata("general.name")}, {"vocab", strong.vocab_size()},
+                                        {"device", strong_model->placement().label()},
+                                        {"invariant_ubatch", strong_model->invariant_ubatch()}}}}},
                 {"config", wsd::to_json(cfg)},
                 {"prompts", prompts.size()},
                 {"repeats", repeats},
@@ -524,8 +535,8 @@ int main(int argc, char** argv) {
         wsd::LlamaOptions o = opts;
         o.batch_invariant = invariant;
         const bool loaded = invariant == opts.batch_invariant;  // the models above, else loaded with o
-        auto weak = loaded ? weak_model : std::make_shared<const wsd::LlamaModel>(weak_path, o);
-        auto strong = loaded ? strong_model : std::make_shared<const wsd::LlamaModel>(strong_path, o);
+        auto weak = loaded ? weak_model : std::make_shared<const wsd::LlamaModel>(weak_path, placement.weak(o));
+        auto strong = loaded ? strong_model : std::make_shared<const wsd::LlamaModel>(strong_path, placement.strong(o));
         sections[invariant ? "invariant" : "fast"] = throughput(
             [&](std::size_t n) { return std::make_unique<wsd::LlamaPairSequences>(weak, strong, n); }, prompts, cfg,
             parallels, repeats, costs, invariant ? "invariant" : "fast");

@@ -18,7 +18,9 @@
 
 #include "tools/config_flags.hpp"
 #include "tools/pair_flags.hpp"
+#include "tools/placement_flags.hpp"
 #include "tools/server_flags.hpp"
+#include "tools/version.hpp"
 
 namespace {
 
@@ -146,6 +148,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "yes", "no"}));
   app.add_option("--threads", threads, "llama.cpp threads (0: all cores)");
   app.add_option("--context", context, "KV cache size of each conversation in each model, in tokens")->capture_default_str();
+  wsd::tools::PlacementFlags placement(app);
+  wsd::tools::add_version_flag(app, "wsd-generate");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {  // --help exits 0; any usage error exits kExitUsage
@@ -187,7 +191,7 @@ int main(int argc, char** argv) {
     wsd::LlamaOptions opts;
     opts.threads = threads;
     opts.context = context;
-    auto weak_model = std::make_shared<const wsd::LlamaModel>(weak_path, opts);
+    auto weak_model = std::make_shared<const wsd::LlamaModel>(weak_path, placement.weak(opts));
 
     std::unique_ptr<wsd::ResultWriter> writer;
     if (!output.empty()) writer = std::make_unique<wsd::ResultWriter>(log, resume);
@@ -269,7 +273,7 @@ int main(int argc, char** argv) {
       cfg.shared_vocabulary = shared == "yes";
       run(pairs);
     } else {
-      auto strong_model = std::make_shared<const wsd::LlamaModel>(strong_path, opts);
+      auto strong_model = std::make_shared<const wsd::LlamaModel>(strong_path, placement.strong(opts));
       model_names = std::filesystem::path(weak_path).stem().string() + "+" + std::filesystem::path(strong_path).stem().string();
       cfg.shared_vocabulary = shared == "yes" || (shared == "auto" && wsd::same_vocabulary(*weak_model, *strong_model));
       wsd::LlamaPairSequences pairs(weak_model, strong_model, parallel);

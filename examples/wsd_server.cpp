@@ -29,7 +29,9 @@
 #include "tools/config_flags.hpp"
 #include "tools/exit_codes.hpp"
 #include "tools/pair_flags.hpp"
+#include "tools/placement_flags.hpp"
 #include "tools/server_flags.hpp"
+#include "tools/version.hpp"
 
 // Last: httplib brings <resolv.h>, whose _res macro breaks headers included after it (Eigen's among them).
 #include <httplib.h>
@@ -61,6 +63,7 @@ struct Metrics {
   std::size_t drafted = 0, judged = 0, written = 0, cancelled = 0;
   double weak_s = 0, strong_s = 0;
   std::vector<std::size_t> switch_buckets = std::vector<std::size_t>(8, 0);  // <=0,1,2,4,8,16,32,+inf
+  std::string weak_device, strong_device;  // where each model runs, once loaded
   void status(int s) {
     std::lock_guard lock(mutex);
     ++requests[s];
@@ -83,9 +86,26 @@ struct Metrics {
       }
     ++switch_buckets[b];
   }
+  void devices(std::string weak, std::string strong) {
+    std::lock_guard lock(mutex);
+    weak_device = std::move(weak);
+    strong_device = std::move(strong);
+  }
+  json devices_json() {
+    std::lock_guard lock(mutex);
+    return {{"weak", weak_device}, {"strong", strong_device}};
+  }
   std::string text(std::size_t queue) {
     std::lock_guard lock(mutex);
-    std::string out = "# TYPE wsd_requests_total counter\n";
+    auto label = [](const std::string& v) {  // a Prometheus label value: \\, \" and \n escaped
+      std::string out;
+      for (char c : v) out += c == '"' ? std::string("\\\"") : c == '\\' ? std::string("\\\\") : c == '\n' ? std::string("\\n") : std::string(1, c);
+      return out;
+    };
+    std::string out = "# TYPE wsd_model_device gauge\n";
+    for (const auto& [model, device] : {std::pair{"weak", &weak_device}, std::pair{"strong", &strong_device}})
+      if (!device->empty()) out += "wsd_model_device{model=\"" + std::string(model) + "\",device=\"" + label(*device) + "\"} 1\n";
+    out += "# TYPE wsd_requests_total counter\n";
     for (const auto& [s, n] : requests) out += "wsd_requests_total{status=\"" + std::to_string(s) + "\"} " + std::to_string(n) + "\n";
     out += "# TYPE wsd_tokens_drafted_total counter\nwsd_tokens_drafted_total " + std::to_string(drafted) + "\n";
     out += "# TYPE wsd_tokens_judged_total counter\nwsd_tokens_judged_total " + std::to_string(judged) + "\n";
@@ -128,6 +148,8 @@ int main(int argc, char** argv) {
   app.add_option("--queue", queue, "waiting conversations before requests are refused with 429")->capture_default_str();
   app.add_option("--model-name", model_name, "the model's name in the API")->capture_default_str();
   app.add_option("--context", context, "tokens of context per conversation and model")->check(CLI::Range(64, 131072))->capture_default_str();
+  wsd::tools::PlacementFlags placement(app);
+  wsd::tools::add_version_flag(app, "wsd-server");
   app.add_option("--grace", grace_s, "seconds answers in flight may take to finish after SIGTERM")->capture_default_str();
   wsd::tools::ServerFlags strong_server(app, "--strong-api-key-env");  // --strong-url, --strong-model, --timeout
   try {
@@ -176,7 +198,8 @@ int main(int argc, char** argv) {
     svr.Get("/health", [&](const httplib::Request&, httplib::Response& res) {
       const bool ok = ready && !closing;
       res.status = ok ? 200 : 503;
-      res.set_content(json{{"status", closing ? "shutting down" : ok ? "ok" : "loading"}}.dump(), "application/json");
+      res.set_content(json{{"status", closing ? "shutting down" : ok ? "ok" : "loading"}, {"devices", metrics.devices_json()}}.dump(),
+                      "application/json");
     });
     svr.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
       res.set_content(metrics.text(outstanding), "text/plain; version=0.0.4");
@@ -392,16 +415,18 @@ int main(int argc, char** argv) {
     opts.context = context;
     std::string strong_name;
     try {
-      auto weak_model = std::make_shared<const wsd::LlamaModel>(pair_flags.weak(), opts);
+      auto weak_model = std::make_shared<const wsd::LlamaModel>(pair_flags.weak(), placement.weak(opts));
       if (strong_server.remote()) {  // the base model on a server: it samples, this side drafts
         auto server = strong_server.connect();
         strong_name = server->model() + " at " + server->url();
+        metrics.devices(weak_model->placement().label(), "the server at " + server->url());
         base.shared_vocabulary = false;
         pair = std::make_unique<wsd::serve::PairLoop<wsd::LlamaHttpPair>>(
             std::make_unique<wsd::LlamaHttpPair>(weak_model, std::move(server), parallel, base.continuation));
       } else {
-        auto strong_model = std::make_shared<const wsd::LlamaModel>(pair_flags.strong(), opts);
+        auto strong_model = std::make_shared<const wsd::LlamaModel>(pair_flags.strong(), placement.strong(opts));
         strong_name = std::filesystem::path(pair_flags.strong()).stem().string();
+        metrics.devices(weak_model->placement().label(), strong_model->placement().label());
         base.shared_vocabulary = wsd::same_vocabulary(*weak_model, *strong_model);
         pair = std::make_unique<wsd::serve::PairLoop<wsd::LlamaPairSequences>>(
             std::make_unique<wsd::LlamaPairSequences>(weak_model, strong_model, parallel));
@@ -412,8 +437,10 @@ int main(int argc, char** argv) {
       throw;
     }
     ready = true;
-    std::fprintf(stderr, "wsd-server: ready: model '%s' = %s -> %s, %zu in flight\n", model_name.c_str(),
-                 std::filesystem::path(pair_flags.weak()).stem().c_str(), strong_name.c_str(), parallel);
+    const json devices = metrics.devices_json();
+    std::fprintf(stderr, "wsd-server: ready: model '%s' = %s (%s) -> %s (%s), %zu in flight\n", model_name.c_str(),
+                 std::filesystem::path(pair_flags.weak()).stem().c_str(), devices["weak"].get<std::string>().c_str(),
+                 strong_name.c_str(), devices["strong"].get<std::string>().c_str(), parallel);
 
     int sig = 0;
     sigwait(&signals, &sig);

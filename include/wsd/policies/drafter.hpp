@@ -71,10 +71,11 @@ class WeakDrafter {
   bool ended() const { return reason_ != DraftEnd::none; }
   DraftEnd end_reason() const { return reason_; }
 
-  // Its parameters: the sampler's as draft.*, and the stop strings.
+  // Its parameters: the sampler's as draft.*, the stop strings, and the model's own as weak_model.*.
   void describe(Settings& out) const {
     describe_part(sampler_, out, "draft.");
     out.push_back({"weak_stop_strings", stops_.strings()});
+    describe_part(provider_, out, "weak_model.");
   }
 
  private:

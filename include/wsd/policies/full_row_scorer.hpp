@@ -66,7 +66,10 @@ class FullRowScorer {
   }
 
   // Its parameters: the continuation sampler's.
-  void describe(Settings& out) const { describe_part(sampler_, out, "continuation."); }
+  void describe(Settings& out) const {
+    describe_part(sampler_, out, "continuation.");
+    describe_part(model(), out, "strong_model.");
+  }
 
  private:
   Provider& model() { return provider_.get(); }

@@ -19,27 +19,18 @@
 #include "wsd/core/concepts.hpp"
 #include "wsd/core/engine.hpp"
 #include "wsd/core/errors.hpp"
+#include "wsd/core/settings.hpp"
 #include "wsd/providers/llama/cpu_check.hpp"
+#include "wsd/providers/llama/devices.hpp"
+#include "wsd/providers/llama/options.hpp"
 #include "wsd/text/strings.hpp"
 
 namespace wsd {
 
-struct LlamaOptions {
-  int context = 4096;   // tokens of KV cache (prompt + draft + continuation)
-  int threads = 0;      // 0: all cores
-  int batch = 512;      // largest number of tokens one llama_decode call takes
-  bool quiet = true;    // silence llama.cpp's own log
-  // Batch-invariant numerics: llama.cpp's CPU kernels round differently for different batch
-  // sizes (Gemma 3 moves by percents), so a position's logits depend on how it was batched.
-  // On: physical batches of at most kInvariantUbatch tokens, no weight repacking, flash attention; every
-  // position is then computed by the same kernels however the tokens were batched, and the
-  // online decoder reproduces the offline reference bit for bit. Off: llama.cpp's fastest setup.
-  bool batch_invariant = true;
-};
-
-// Physical batches of up to 7 tokens are computed by the same kernels (measured on Gemma-3 Q4_K_M and
-// SmolLM2 Q4_1, portable build: logits bit-identical however tokens of one or several sequences
-// are grouped); at 8 rows llama.cpp's CPU matmul changes path. 6, even, is the fastest of them.
+// Physical batches of up to 7 tokens are computed by the same kernels on the CPU (measured on
+// Gemma-3 Q4_K_M and SmolLM2 Q4_1, portable build: logits bit-identical however tokens of one or
+// several sequences are grouped); at 8 rows llama.cpp's CPU matmul changes path. 6, even, is the
+// fastest of them. A GPU backend's limit is its own (invariant_ubatch).
 inline constexpr int kInvariantUbatch = 6;
 
 namespace detail {
@@ -119,10 +110,19 @@ class LlamaModel {
     check_llama_cpu();
     detail::llama_backend_once(options.quiet);
     detail::check_gguf_file(path);
+    placement_ = place_layers(options, path);
     llama_model_params mp = llama_model_default_params();
     // Extra buffer types repack weights (and hold AMX kernels): off in batch-invariant mode, and
     // off where the build has AMX kernels that this CPU cannot run.
     mp.use_extra_bufts = !options.batch_invariant && (!ggml_cpu_has_amx_int8() || llama_amx_usable());
+    mp.n_gpu_layers = placement_.gpu_layers;
+    mp.split_mode = options.split_mode == SplitMode::none    ? LLAMA_SPLIT_MODE_NONE
+                    : options.split_mode == SplitMode::layer ? LLAMA_SPLIT_MODE_LAYER
+                                                             : LLAMA_SPLIT_MODE_ROW;
+    mp.main_gpu = options.main_gpu;
+    std::vector<float> split(llama_max_devices(), 0.0f);  // llama.cpp reads llama_max_devices() shares
+    std::copy_n(options.tensor_split.begin(), std::min(options.tensor_split.size(), split.size()), split.begin());
+    mp.tensor_split = options.tensor_split.empty() ? nullptr : split.data();
     detail::LlamaErrors::get().take();
     model_.reset(llama_model_load_from_file(path.c_str(), mp));
     if (!model_)
@@ -147,6 +147,10 @@ class LlamaModel {
   const SpecialTokens& special_tokens() const { return special_; }
   const std::string& path() const { return path_; }
   const LlamaOptions& options() const { return options_; }
+  // Where its layers are: "CPU", or the GPUs that hold them.
+  const Placement& placement() const { return placement_; }
+  // The largest physical batch its backend computes the same way whatever the batch's shape.
+  int invariant_ubatch() const { return placement_.devices.empty() ? kInvariantUbatch : gpu_invariant_ubatch(placement_); }
 
   std::vector<Token> tokenize(std::string_view text) const {
     std::vector<Token> out(text.size() + 8);
@@ -240,6 +244,7 @@ class LlamaModel {
 
   std::string path_;
   LlamaOptions options_;
+  Placement placement_;
   std::unique_ptr<llama_model, ModelFree> model_;
   const llama_vocab* vocab_ = nullptr;
   std::size_t n_vocab_ = 0;
@@ -262,8 +267,8 @@ inline bool same_vocabulary(const LlamaModel& a, const LlamaModel& b) {
 // gathers run as one batch: it mixes the tokens of many sequences (a seq_id each) in llama_decode
 // calls of at most options.batch tokens, and each sequence gets its own rows back. A call made
 // without a loop runs at once (calls from several threads one after another). In batch-invariant
-// mode the physical batches stay at most kInvariantUbatch tokens, so a sequence's logits do not
-// depend on what shared its batches.
+// mode the physical batches stay within the backend's invariant limit (LlamaModel::invariant_ubatch),
+// so a sequence's logits do not depend on what shared its batches.
 class LlamaContext : public Engine {
  public:
   explicit LlamaContext(std::shared_ptr<const LlamaModel> model, std::size_t sequences = 1)
@@ -277,7 +282,6 @@ class LlamaContext : public Engine {
     llama_context_params cp = llama_context_default_params();
     cp.n_ctx = static_cast<uint32_t>(options.context) * static_cast<uint32_t>(sequences);
     cp.n_batch = static_cast<uint32_t>(options.batch);
-    cp.n_ubatch = static_cast<uint32_t>(options.batch);
     cp.n_seq_max = static_cast<uint32_t>(sequences);
     cp.kv_unified = false;  // a KV stream per sequence: attention reads only its own cells
     const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -285,10 +289,11 @@ class LlamaContext : public Engine {
     cp.n_threads_batch = threads;
     cp.swa_full = true;  // a sliding-window cache must keep every position, or rollback cannot work
     cp.no_perf = true;
-    if (options.batch_invariant) {
-      cp.n_ubatch = static_cast<uint32_t>(std::min(options.batch, kInvariantUbatch));
-      cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_ENABLED;
-    }
+    cp.offload_kqv = options.kv_offload;
+    cp.op_offload = !model_->placement().devices.empty();  // a CPU run stays on the CPU in a GPU build
+    if (options.batch_invariant) cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_ENABLED;
+    const int ubatch = options.ubatch > 0 ? options.ubatch : options.batch_invariant ? model_->invariant_ubatch() : options.batch;
+    cp.n_ubatch = static_cast<uint32_t>(std::min(options.batch, ubatch));
     ctx_.reset(llama_init_from_model(model_->handle(), cp));
     if (!ctx_)
       throw ModelError("llama.cpp could not create a context of " + std::to_string(sequences) + " x " +
@@ -451,6 +456,8 @@ class LlamaSequence {
 
   std::size_t length() const { return length_; }
   std::size_t context_size() const { return context_->sequence_capacity(); }
+  // For the trace: where the model runs ("CPU", or its GPUs).
+  void describe(Settings& out) const { out.push_back({"device", model_->placement().label()}); }
 
   // Appends tokens to the KV cache and returns the logits of the rows asked for (ascending indices
   // into tokens). Everything is checked before llama.cpp sees it; a failing call leaves the cache
