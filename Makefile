@@ -1,10 +1,13 @@
 # The README's commands. Everything a fresh Debian 12 machine lacks is set up by the scripts in cmake/.
 export WSD_HOME ?= $(HOME)/.cache/wsd
-BUILD ?= build
+# llama.cpp's backend: cpu (the default), vulkan or cuda; each has its own llama.cpp build under
+# WSD_HOME and its own build folder here, so that they coexist.
+export WSD_LLAMA_BACKEND ?= cpu
+BUILD ?= $(if $(filter cpu,$(WSD_LLAMA_BACKEND)),build,build-$(WSD_LLAMA_BACKEND))
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps llama models models-large configure build test test-large unit-test demo bench bench-large serve serve-wsd server sanitize tsan fuzz clean
+.PHONY: all deps llama models models-large configure build test test-gpu test-large unit-test demo bench bench-large serve serve-wsd server sanitize tsan fuzz clean
 
 all: build
 
@@ -54,9 +57,17 @@ serve-wsd: configure models
 	$(BUILD)/bin/wsd-server --port $(WSD_PORT) $(WSD_SERVER_FLAGS)
 
 # The whole suite: unit tests (no models needed), the model tests (label "models") and the
-# server tests (label "server"); not the larger pair's (test-large).
+# server tests (label "server"); not the larger pair's (test-large) nor the GPU suite (test-gpu).
 test: build models server
-	cd $(BUILD) && ctest --output-on-failure -j1 -LE models-large
+	cd $(BUILD) && ctest --output-on-failure -j1 -LE 'models-large|gpu'
+
+# The GPU suite (label "gpu") on llama.cpp's Vulkan backend, every layer of both models on the
+# Vulkan device: Mesa's software device (llvmpipe) where there is no GPU, as llama.cpp's own CI.
+# Its own llama.cpp build (WSD_HOME/venv-vulkan) and build folder (build-vulkan).
+test-gpu: deps models
+	$(MAKE) --no-print-directory WSD_LLAMA_BACKEND=vulkan BUILD=build-vulkan configure
+	cmake --build build-vulkan -j$(JOBS) --target wsd_gpu_tests wsd-generate
+	cd build-vulkan && ctest --output-on-failure -j1 -L gpu
 
 # The larger pair's tests (label "models-large").
 test-large: build models-large
@@ -104,4 +115,4 @@ fuzz:
 	bash tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
 clean:
-	rm -rf $(BUILD) build-asan build-tsan build-fuzz
+	rm -rf build build-vulkan build-cuda build-asan build-tsan build-fuzz

@@ -126,7 +126,7 @@ struct Metrics {
   }
 };
 
-std::string sse(const json& j) { return "data: " + j.dump() + "\n\n"; }
+std::string sse(const json& j) { return "data: " + wsd::serve::json_text(j) + "\n\n"; }
 
 }  // namespace
 
@@ -148,6 +148,8 @@ int main(int argc, char** argv) {
   app.add_option("--queue", queue, "waiting conversations before requests are refused with 429")->capture_default_str();
   app.add_option("--model-name", model_name, "the model's name in the API")->capture_default_str();
   app.add_option("--context", context, "tokens of context per conversation and model")->check(CLI::Range(64, 131072))->capture_default_str();
+  std::size_t max_body = 0;
+  app.add_option("--max-body-bytes", max_body, "requests with a larger body are refused with 413 (default: 128 bytes per token of --context)");
   wsd::tools::PlacementFlags placement(app);
   wsd::tools::add_version_flag(app, "wsd-server");
   app.add_option("--grace", grace_s, "seconds answers in flight may take to finish after SIGTERM")->capture_default_str();
@@ -180,11 +182,18 @@ int main(int argc, char** argv) {
     Metrics metrics;
     std::unique_ptr<wsd::serve::PairService> pair;  // set, then `ready`: the handlers read it after
 
+    if (max_body == 0) max_body = 128 * static_cast<std::size_t>(context);
     httplib::Server svr;
+    svr.set_payload_max_length(max_body);
+    // A client that asks first (curl does above 1 MiB) is refused before it sends the body.
+    svr.set_expect_100_continue_handler([&](const httplib::Request& req, httplib::Response& res) {
+      if (req.get_header_value<std::uint64_t>("Content-Length") > max_body) return res.status = 413;
+      return 100;
+    });
     svr.new_task_queue = [] { return new httplib::ThreadPool(72); };
     auto error = [&](httplib::Response& res, const wsd::serve::ApiError& e) {
       res.status = e.status;
-      res.set_content(e.body().dump(), "application/json");
+      res.set_content(wsd::serve::json_text(e.body()), "application/json");
       metrics.status(e.status);
     };
     auto authorized = [&](const httplib::Request& req, httplib::Response& res) {
@@ -207,12 +216,44 @@ int main(int argc, char** argv) {
     svr.Get("/", [&](const httplib::Request&, httplib::Response& res) {
       res.set_content(std::string(wsd::serve::chat_page()), "text/html; charset=utf-8");
     });
+    const json model_object = {{"id", model_name}, {"object", "model"}, {"created", 0}, {"owned_by", "wsd"}};
     svr.Get("/v1/models", [&](const httplib::Request& req, httplib::Response& res) {
       if (!authorized(req, res)) return;
-      res.set_content(json{{"object", "list"},
-                           {"data", json::array({{{"id", model_name}, {"object", "model"}, {"created", 0}, {"owned_by", "wsd"}}})}}
-                          .dump(),
-                      "application/json");
+      res.set_content(wsd::serve::json_text({{"object", "list"}, {"data", json::array({model_object})}}), "application/json");
+    });
+    svr.Get(R"(/v1/models/(.+))", [&](const httplib::Request& req, httplib::Response& res) {
+      if (!authorized(req, res)) return;
+      if (req.matches[1] != model_name)
+        return error(res, wsd::serve::ApiError(404, "the model '" + std::string(req.matches[1]) + "' does not exist; this server serves '" +
+                                                        model_name + "'",
+                                               "model", "invalid_request_error", "model_not_found"));
+      res.set_content(wsd::serve::json_text(model_object), "application/json");
+    });
+    // Every other error is OpenAI's JSON object too: an unknown route (404), a known one asked with
+    // another method (405), a body over --max-body-bytes (413), headers httplib could not read (400).
+    const std::vector<std::string> routes = {"/", "/health", "/metrics", "/v1/models", "/v1/chat/completions"};
+    svr.set_error_handler([&](const httplib::Request& req, httplib::Response& res) {
+      if (!res.body.empty()) return;  // a handler's own error
+      using wsd::serve::ApiError;
+      const bool known = std::find(routes.begin(), routes.end(), req.path) != routes.end();
+      if (res.status == 404 && known) {
+        res.status = 405;
+        res.set_header("Allow", req.path == "/v1/chat/completions" ? "POST" : "GET");
+        return error(res, ApiError(405, req.method + " is not allowed on " + req.path, "", "invalid_request_error", "method_not_allowed"));
+      }
+      if (res.status == 404)
+        return error(res, ApiError(404, "unknown route: " + req.method + " " + req.path +
+                                            " (wsd-server serves POST /v1/chat/completions, GET /v1/models)",
+                                   "", "invalid_request_error", "unknown_url"));
+      if (res.status == 413)
+        return error(res, ApiError(413, "the request body is over the limit of " + std::to_string(max_body) +
+                                            " bytes (--max-body-bytes)", "", "invalid_request_error", "request_too_large"));
+      error(res, ApiError(res.status, "bad request: the request line or headers could not be read (headers are limited to 8 KiB)"));
+    });
+    // An exception no handler caught: a 500 with OpenAI's object, never the exception's text in a header.
+    svr.set_exception_handler([&](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+      res.status = 500;
+      error(res, wsd::serve::ApiError(500, "internal error", "", "server_error"));
     });
 
     svr.Post("/v1/chat/completions", [&](const httplib::Request& req, httplib::Response& res) {
@@ -224,7 +265,7 @@ int main(int argc, char** argv) {
       try {
         const json body = json::parse(req.body);
         request = wsd::serve::parse_chat_request(body, base, model_name, static_cast<std::size_t>(context));
-      } catch (const json::parse_error& e) {
+      } catch (const json::exception& e) {  // a parse error, or a number out of range (1e999)
         return error(res, ApiError(400, std::string("the body is not valid JSON: ") + e.what()));
       } catch (const ApiError& e) {
         return error(res, e);
@@ -330,7 +371,7 @@ int main(int argc, char** argv) {
                     {"choices", choices},
                     {"usage", {{"prompt_tokens", prompt}, {"completion_tokens", completion}, {"total_tokens", prompt + completion}}},
                     {"wsd", request.n == 1 ? traces[0] : json{{"choices", traces}}}};
-        res.set_content(out.dump(), "application/json");
+        res.set_content(wsd::serve::json_text(out), "application/json");
         metrics.status(200);
         return;
       }

@@ -76,6 +76,11 @@ def curl(url, body=None, key=KEY, raw_body=None, stream=False):
         args.append("-N")
     if key is not None:
         args += ["-H", f"Authorization: Bearer {key}"]
+    if isinstance(raw_body, bytes):  # any bytes, through a file
+        path = os.path.join(WORK, "body.bin")
+        with open(path, "wb") as f:
+            f.write(raw_body)
+        raw_body = "@" + path
     if body is not None or raw_body is not None:
         args += ["-H", "Content-Type: application/json", "--data-binary", raw_body if raw_body is not None else json.dumps(body)]
     out = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
@@ -184,6 +189,12 @@ def main():
              "tools"),
             ("a conversation too long for the context", dict(good, messages=[{"role": "user", "content": "word " * 3000}]),
              None, 400, "messages"),
+            ("invalid UTF-8 inside a string", None,
+             b'{"model": "wsd", "messages": [{"role": "user", "content": "caf\xc3\x28 \xff"}]}', 400, None),
+            ("a number that overflows", None,
+             '{"model": "wsd", "messages": [{"role": "user", "content": "hi"}], "temperature": 1e999}', 400, None),
+            ("a body over --max-body-bytes", None,
+             json.dumps(dict(good, messages=[{"role": "user", "content": "word " * 400000}])), 413, None),
         ]
         for name, body, raw, status, param in cases:
             code, text = curl(url, body, raw_body=raw)
@@ -192,6 +203,23 @@ def main():
                   f"curl: {name}: HTTP {status} naming {param}")
             code, _ = curl(url, good)
             check(code == 200, f"curl: a good request after {name} is answered")
+        code, text = curl(server.url + "/v1/completions", good)
+        check(code == 404 and json.loads(text)["error"]["code"] == "unknown_url", "curl: an unknown route: 404 with OpenAI's object")
+        code, text = curl(url)  # GET
+        check(code == 405 and json.loads(text)["error"]["code"] == "method_not_allowed", "curl: GET on the completions route: 405")
+        check(client.models.retrieve("wsd").id == "wsd", "GET /v1/models/wsd (openai's models.retrieve)")
+        try:
+            client.models.retrieve("gpt-9")
+            check(False, "an unknown model id is refused")
+        except openai.NotFoundError as e:
+            check(e.status_code == 404, "GET /v1/models/gpt-9: 404")
+        with urllib.request.urlopen(server.url + "/metrics", timeout=10) as m:
+            counted = m.read().decode()
+        check(all(f'wsd_requests_total{{status="{s}"}}' in counted for s in (400, 404, 405, 413)),
+              "/metrics counts the 400s, 404s, 405s and 413s")
+        with urllib.request.urlopen(server.url + "/health", timeout=10) as h:
+            health = json.loads(h.read())
+        check(health["devices"]["weak"] == "CPU" and health["devices"]["strong"] == "CPU", "/health names each model's device")
         code, text = curl(url, good, key=None)
         check(code == 401 and json.loads(text)["error"]["code"] == "invalid_api_key", "curl: a missing key: 401")
         code, text = curl(url, good, key="nope-123")

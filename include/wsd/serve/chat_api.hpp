@@ -35,6 +35,10 @@ struct ApiError : std::runtime_error {
   }
 };
 
+// JSON as the server sends it: bytes that are not UTF-8 (a request's own, quoted back in an error;
+// a piece of a character streamed early) become U+FFFD instead of failing the response.
+inline std::string json_text(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+
 // What a chat completion request asks for.
 struct ChatRequest {
   Conversation conversation;

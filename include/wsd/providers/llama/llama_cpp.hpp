@@ -109,8 +109,8 @@ class LlamaModel {
   explicit LlamaModel(const std::string& path, LlamaOptions options = {}) : path_(path), options_(options) {
     check_llama_cpu();
     detail::llama_backend_once(options.quiet);
+    placement_ = place_layers(options, path);  // first: a GPU asked for where there is none needs no file
     detail::check_gguf_file(path);
-    placement_ = place_layers(options, path);
     llama_model_params mp = llama_model_default_params();
     // Extra buffer types repack weights (and hold AMX kernels): off in batch-invariant mode, and
     // off where the build has AMX kernels that this CPU cannot run.
