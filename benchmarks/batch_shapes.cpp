@@ -2,7 +2,9 @@
 // its tokens are grouped, on the backend it runs on. For each physical batch size u the same
 // tokens are read twice (in one call, and in calls of uneven sizes) and every row is compared with
 // a reference read one token at a time: the online decoder equals the offline reference only where
-// the rows it compares are the same bits. Prints a Markdown table; exits 0.
+// the rows it compares are the same bits. With --decode N, the default pair then answers N prompts
+// online and offline in both kernel modes (batch-invariant, fast), and a second table says how far
+// the two forms are apart. Prints Markdown tables; exits 0.
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdio>
@@ -11,6 +13,7 @@
 #include <vector>
 #include <wsd/providers/llama/default_models.hpp>
 #include <wsd/providers/llama/llama_cpp.hpp>
+#include <wsd/wsd.hpp>
 
 #include "../examples/tools/exit_codes.hpp"
 
@@ -60,6 +63,31 @@ Difference compare(const std::vector<float>& a, const std::vector<float>& b, con
   return d;
 }
 
+// Online against offline on the first n prompts, in one kernel mode.
+void decode_table_row(const std::vector<wsd::Conversation>& prompts, int gpu_layers, bool invariant) {
+  wsd::LlamaOptions o;
+  o.gpu_layers = gpu_layers;
+  o.context = 512;
+  o.batch_invariant = invariant;
+  wsd::LlamaProvider weak(wsd::default_weak_model(), o), strong(wsd::default_strong_model(), o);
+  wsd::Config cfg;
+  cfg.draft_max_tokens = 32;
+  cfg.max_tokens = 48;
+  auto decoder = wsd::make_decoder(weak, strong, cfg);
+  std::size_t same_text = 0, same_switch = 0;
+  double largest = 0.0;
+  for (const auto& c : prompts) {
+    const wsd::Result off = decoder.decode_offline(c), on = decoder.decode_online(c);
+    same_text += on.text == off.text;
+    same_switch += on.accept_index == off.accept_index;
+    for (std::size_t k = 0; k < std::min(on.probs.size(), off.probs.size()); ++k)
+      largest = std::max(largest, std::fabs(on.probs[k] - off.probs[k]));
+  }
+  std::printf("| %s | %s | %zu/%zu | %zu/%zu | %.3g |\n", strong.model()->placement().label().c_str(),
+              invariant ? "batch-invariant" : "fast", same_text, prompts.size(), same_switch, prompts.size(), largest);
+  std::fflush(stdout);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -69,16 +97,22 @@ int main(int argc, char** argv) {
   std::size_t length = 48;
   app.add_option("--model", models, "GGUF files to measure (default: the default pair)");
   app.add_option("--gpu-layers", gpu_layers, "layers on the GPU (-1: all where there is one, 0: the CPU)");
-  app.add_option("--largest", largest, "the largest physical batch size to try")->check(CLI::Range(1, 512));
+  app.add_option("--largest", largest, "the largest physical batch size to try (0: no shapes table)")->check(CLI::Range(0, 512));
   app.add_option("--tokens", length, "tokens read per run")->check(CLI::Range(8, 4096));
+  std::size_t decode = 0;
+  std::string prompts_file = "examples/prompts.jsonl";
+  app.add_option("--decode", decode, "then answer this many prompts online and offline in both kernel modes (0: none)");
+  app.add_option("--prompts", prompts_file, "the prompts for --decode")->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : wsd::tools::kExitUsage;
   }
   try {
-    std::printf("| model | device | physical batch | bit-identical | max abs d logit | max abs d p |\n|---|---|---|---|---|---|\n");
+    if (largest > 0)
+      std::printf("| model | device | physical batch | bit-identical | max abs d logit | max abs d p |\n|---|---|---|---|---|---|\n");
     for (const std::string& path : models) {
+      if (largest == 0) break;
       wsd::LlamaOptions options;
       options.gpu_layers = gpu_layers;
       options.batch = 512;
@@ -106,6 +140,12 @@ int main(int argc, char** argv) {
                     probe.placement().label().c_str(), u, d.identical ? "yes" : "no", d.max_logit, d.max_p);
         std::fflush(stdout);
       }
+    }
+    if (decode > 0) {
+      auto prompts = wsd::read_conversations(prompts_file);
+      if (prompts.size() > decode) prompts.resize(decode);
+      std::printf("\n| device | kernels | online text = offline | switch index equal | max abs d p_k |\n|---|---|---|---|---|\n");
+      for (const bool invariant : {true, false}) decode_table_row(prompts, gpu_layers, invariant);
     }
     return 0;
   } catch (...) {

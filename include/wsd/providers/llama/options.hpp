@@ -33,7 +33,7 @@ struct LlamaOptions {
   int gpu_layers = kAllLayersWhereGpu;  // layers on the GPU: -1 all where there is one, 0 none (the CPU), N the first N
   SplitMode split_mode = SplitMode::layer;
   int main_gpu = 0;                 // the GPU (an index among the GPU devices) for split_mode none
-  std::vector<float> tensor_split;  // each GPU's share of the model, e.g. {3, 1}; empty: by free memory
+  std::vector<float> tensor_split{};  // each GPU's share of the model, e.g. {3, 1}; empty: by free memory
   bool kv_offload = true;           // the KV cache on the GPU with its layers
 };
 
