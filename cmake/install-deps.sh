@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages wsd builds against; idempotent (does nothing when all are present).
-# --fuzz adds clang and its runtimes (libFuzzer, sanitizers) for `make fuzz`.
+# --fuzz adds clang and its runtimes (libFuzzer, sanitizers) for `make fuzz`; --vulkan what
+# llama.cpp's Vulkan backend builds and runs with (cmake/setup-vulkan.sh).
 set -euo pipefail
 packages=(cmake g++ make pkg-config libeigen3-dev libxtensor-dev xtl-dev catch2
           nlohmann-json3-dev libcli11-dev libbenchmark-dev gnuplot-nox python3-venv
           libcurl4-openssl-dev libcsv-dev libcpp-httplib-dev chromium)
 [ "${1:-}" = "--fuzz" ] && packages+=(clang libclang-rt-14-dev)
+[ "${1:-}" = "--vulkan" ] && packages+=(glslc glslang-tools spirv-headers libvulkan1 libvulkan-dev mesa-vulkan-drivers vulkan-tools)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -11,19 +11,7 @@ version=1.4.309.0-1
 sha256=8d329d465e16168afff58b1bd0dd6db46aac2cc3f56054a481b25a04e90b345a
 dest="$WSD_HOME/vulkan-headers-$version"
 
-packages=(glslc glslang-tools spirv-headers libvulkan1 libvulkan-dev mesa-vulkan-drivers vulkan-tools)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "wsd: installing Debian packages for the Vulkan backend: ${missing[*]}" >&2
-  sudo_cmd=()
-  [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
-  export DEBIAN_FRONTEND=noninteractive
-  "${sudo_cmd[@]}" apt-get update -qq
-  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+bash "$(dirname "$0")/install-deps.sh" --vulkan
 
 if [ ! -f "$dest/usr/include/vulkan/vulkan.hpp" ]; then
   work=$(mktemp -d)
@@ -44,6 +32,7 @@ if [ ! -f "$dest/usr/include/vulkan/vulkan.hpp" ]; then
     echo "wsd: $deb has sha256 $got, expected $sha256" >&2
     exit 1
   fi
+  mkdir -p "$WSD_HOME"
   rm -rf "$dest.partial"
   dpkg-deb -x "$deb" "$dest.partial"
   mv "$dest.partial" "$dest"

@@ -3,6 +3,7 @@
 
 #include <random>
 
+#include "same_response.hpp"
 #include "toy_providers.hpp"
 
 namespace {
@@ -82,18 +83,7 @@ wsd::Result run_scoring_only(const Case& c, wsd::Mode mode, std::size_t* score_c
   return r;
 }
 
-void require_same_response(const wsd::Result& online, const wsd::Result& offline) {
-  REQUIRE(online.accept_index == offline.accept_index);
-  CHECK(online.reason == offline.reason);
-  CHECK(online.text == offline.text);
-  CHECK(online.accepted_text == offline.accepted_text);
-  CHECK(online.continuation_tokens == offline.continuation_tokens);
-  const auto kept = static_cast<std::size_t>(offline.accept_index + 1);
-  REQUIRE(online.draft_tokens.size() == kept);
-  CHECK(std::equal(online.draft_tokens.begin(), online.draft_tokens.end(), offline.draft_tokens.begin()));
-  REQUIRE(online.probs.size() == kept);
-  CHECK(std::equal(online.probs.begin(), online.probs.end(), offline.probs.begin()));
-}
+using wsd::test::require_same_response;
 
 }  // namespace
 
