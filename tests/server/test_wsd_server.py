@@ -76,10 +76,10 @@ def curl(url, body=None, key=KEY, raw_body=None, stream=False):
         args.append("-N")
     if key is not None:
         args += ["-H", f"Authorization: Bearer {key}"]
-    if isinstance(raw_body, bytes):  # any bytes, through a file
+    if raw_body is not None:  # any bytes, of any size, through a file
         path = os.path.join(WORK, "body.bin")
         with open(path, "wb") as f:
-            f.write(raw_body)
+            f.write(raw_body if isinstance(raw_body, bytes) else raw_body.encode())
         raw_body = "@" + path
     if body is not None or raw_body is not None:
         args += ["-H", "Content-Type: application/json", "--data-binary", raw_body if raw_body is not None else json.dumps(body)]
