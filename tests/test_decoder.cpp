@@ -135,7 +135,7 @@ TEST_CASE("a kept draft longer than max_tokens is cut to it: the answer is max_t
   CHECK(decode(weak, strong, cfg, wsd::Mode::online).weak_tokens == 3);
 }
 
-TEST_CASE("a switch at the budget's last token is a switch; one past it is cut by max_tokens", "[decoder][max_tokens]") {
+TEST_CASE("a switch at the budget's last token is a switch, and one past it is cut by max_tokens", "[decoder][max_tokens]") {
   ScriptProvider weak("abcdefgh"), strong("0123");
   wsd::Config cfg;
   cfg.max_tokens = 4;

@@ -131,7 +131,7 @@ std::vector<double> next_token_probabilities(const std::shared_ptr<const wsd::Ll
   return out;
 }
 
-TEST_CASE("the GPU and the CPU backend give a text's token probabilities within 0.1; greedy answers compared",
+TEST_CASE("the GPU and the CPU backend give a text's token probabilities within 0.1, and greedy answers are compared",
           "[gpu][cpu]") {
   const Pair cpu = load(0);
   REQUIRE(cpu.strong->placement().devices.empty());

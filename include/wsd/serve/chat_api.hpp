@@ -67,6 +67,15 @@ inline std::string type_name(const nlohmann::json& v) {
 }
 inline ApiError bad(const std::string& param, const std::string& message) { return ApiError(400, message, param); }
 
+// A value of a refused field that asks for nothing wsd lacks (OpenAI's own defaults): false, an
+// empty list or object, "none" for a tool choice, plain text as the response format, 0 top logprobs.
+inline bool harmless(const std::string& field, const nlohmann::json& v) {
+  if ((v.is_boolean() && !v.get<bool>()) || (v.is_array() && v.empty()) || (v.is_object() && v.empty())) return true;
+  if ((field == "tool_choice" || field == "function_call") && v == "none") return true;
+  if (field == "response_format" && v == nlohmann::json{{"type", "text"}}) return true;
+  return field == "top_logprobs" && v.is_number_integer() && v.get<std::int64_t>() == 0;
+}
+
 inline double number(const nlohmann::json& body, const std::string& name, double lo, double hi) {
   const auto& v = body.at(name);
   if (!v.is_number()) throw bad(name, "'" + name + "' must be a number, got " + type_name(v));
@@ -123,9 +132,14 @@ inline ChatRequest parse_chat_request(const nlohmann::json& body, const Config& 
   using namespace detail;
   if (!body.is_object()) throw bad("", "the request body must be a JSON object, got " + type_name(body));
   for (const auto& f : refused_fields())
-    if (given(body, f) && !(body.at(f).is_boolean() && !body.at(f).get<bool>()) &&
-        !(body.at(f).is_array() && body.at(f).empty()))
-      throw bad(f, "'" + f + "' is not supported by wsd-server (a WSD pair writes plain text)");
+    if (given(body, f) && !harmless(f, body.at(f)))
+      throw bad(f, "'" + f + "' = " + body.at(f).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                       " is not supported by wsd-server (a WSD pair writes plain text)");
+  for (const char* penalty : {"frequency_penalty", "presence_penalty"})  // OpenAI's range; wsd has neither
+    if (given(body, penalty) && number(body, penalty, -2.0, 2.0) != 0.0)
+      throw bad(penalty, "'" + std::string(penalty) + "' = " + body.at(penalty).dump() +
+                             " is not supported by wsd-server (only 0); the continuation's repetition penalty is "
+                             "wsd-server's --continuation-repetition-penalty");
   if (given(body, "model")) {
     if (!body["model"].is_string()) throw bad("model", "'model' must be a string, got " + type_name(body["model"]));
     if (body["model"].get<std::string>() != model)
@@ -207,6 +221,13 @@ inline ChatRequest parse_chat_request(const nlohmann::json& body, const Config& 
       const std::string key = it.key() == "switch" ? "switch_rule" : it.key();
       if (key == "draft" || key == "continuation" || key.ends_with("stop_strings") || key == "shared_vocabulary")
         throw bad("wsd." + it.key(), "'wsd." + it.key() + "' cannot be set per request");
+      nlohmann::json alone = to_json(defaults);  // each field checked on its own, so the error names it
+      alone.merge_patch({{key, it.value()}});
+      try {
+        validate(config_from_json(alone, "request"), "request");
+      } catch (const Error& e) {
+        throw bad("wsd." + it.key(), e.what());
+      }
       patch[key] = it.value();
     }
   }
@@ -216,14 +237,7 @@ inline ChatRequest parse_chat_request(const nlohmann::json& body, const Config& 
   try {
     r.config = config_from_json(merged, "request");
     validate(r.config, "request");
-  } catch (const ConfigError& e) {
-    // "request: wsd field = value ..." -> the field as the request names it.
-    std::string msg = e.what();
-    std::string param = "wsd";
-    for (auto it = patch.begin(); it != patch.end(); ++it)
-      if (msg.find(it.key()) != std::string::npos) param = it.key() == "max_tokens" ? "max_tokens" : "wsd." + it.key();
-    throw bad(param, msg);
-  } catch (const Error& e) {
+  } catch (const Error& e) {  // fields that are fine alone but not together
     throw bad("wsd", e.what());
   }
   if (r.config.max_tokens > max_context)
