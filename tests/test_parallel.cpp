@@ -296,7 +296,7 @@ struct ToyPairs : ToySlots {
 };
 
 TEST_CASE("a pair service answers each conversation with its own configuration, as a decoder made with it "
-          "does one at a time; prompt lengths as the models read them; a cancelled one ends once",
+          "does one at a time, prompt lengths as the models read them, and a cancelled one ends once",
           "[parallel][loop][serve]") {
   std::mt19937_64 rng(21);
   std::size_t equal = 0, cancelled = 0;
