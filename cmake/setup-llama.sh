@@ -52,6 +52,7 @@ cmake_args="$isa${gpu:+ $gpu} $common"
 stamp="$venv/.llama-cpp-python-$LLAMA_CPP_PYTHON_VERSION-$flavour"  # a GPU build's flags are in its name
 [ -n "$gpu" ] && stamp="$stamp-$(printf '%s' "$cmake_args" | sha256sum | cut -c1-12)"
 info="$venv/wsd-llama-build.txt"
+line="llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION $backend $flavour: ${cmake_args//;/,}"  # one CMake list item
 
 find_prefix() {
   local dir
@@ -77,11 +78,9 @@ if [ ! -f "$stamp" ] || [ -z "$(find_prefix)" ]; then
     echo "wsd: pip could not build llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION with $backend (see the pip output above)" >&2
     exit 1
   fi
-  printf 'llama-cpp-python==%s %s %s: %s\nbuilt in %s s on %s cores\n' "$LLAMA_CPP_PYTHON_VERSION" "$backend" "$flavour" \
-    "${cmake_args//;/,}" "$(($(date +%s) - start))" "$(nproc)" > "$info"
+  printf '%s\nbuilt in %s s on %s cores\n' "$line" "$(($(date +%s) - start))" "$(nproc)" > "$info"
   touch "$stamp"
 fi
-line="llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION $backend $flavour: ${cmake_args//;/,}"  # one CMake list item
 if [ "$(head -n 1 "$info" 2>/dev/null)" != "$line" ]; then  # a build recorded before the backend was
   printf '%s\n' "$line" > "$info"
 fi

@@ -21,12 +21,15 @@ class PlacementFlags {
     }
   }
 
-  LlamaOptions weak(const LlamaOptions& base) const { return with_placement(with_placement(base, both_, "command line"), weak_, "command line"); }
-  LlamaOptions strong(const LlamaOptions& base) const {
-    return with_placement(with_placement(base, both_, "command line"), strong_, "command line");
-  }
+  LlamaOptions weak(const LlamaOptions& base) const { return placed(base, weak_); }
+  LlamaOptions strong(const LlamaOptions& base) const { return placed(base, strong_); }
 
  private:
+  // The flags for both models, then the one model's own.
+  LlamaOptions placed(const LlamaOptions& base, const nlohmann::json& own) const {
+    return with_placement(with_placement(base, both_, "command line"), own, "command line");
+  }
+
   void add(CLI::App& app, const LlamaOptionDescription& d, const std::string& prefix, const std::string& whose,
            nlohmann::json& patch) {
     using Kind = LlamaOptionDescription::Kind;

@@ -3,6 +3,7 @@
 // cmake/setup-llama.sh recorded them) and the GPUs it sees.
 #include <CLI/CLI.hpp>
 #include <string>
+#include <vector>
 #include <wsd/providers/llama/devices.hpp>
 #include <wsd/version.hpp>
 
@@ -13,8 +14,9 @@
 namespace wsd::tools {
 
 inline std::string version_text(const std::string& tool) {
-  std::string gpus;
-  for (const LlamaDevice& d : llama_gpu_devices()) gpus += (gpus.empty() ? "" : ", ") + d.label();
+  std::vector<std::string> labels;
+  for (const LlamaDevice& d : llama_gpu_devices()) labels.push_back(d.label());
+  const std::string gpus = detail::joined(labels);
   return tool + " " + WSD_VERSION_STRING + "\nllama.cpp: " + WSD_LLAMA_BUILD_INFO +
          "\nbackends: " + detail::joined(llama_backends()) + "\nGPUs: " + (gpus.empty() ? "none" : gpus);
 }

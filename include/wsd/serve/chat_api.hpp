@@ -217,11 +217,12 @@ inline ChatRequest parse_chat_request(const nlohmann::json& body, const Config& 
   if (given(body, "wsd")) {
     const auto& w = body["wsd"];
     if (!w.is_object()) throw bad("wsd", "'wsd' must be an object, got " + type_name(w));
+    const nlohmann::json base = to_json(defaults);
     for (auto it = w.begin(); it != w.end(); ++it) {
       const std::string key = it.key() == "switch" ? "switch_rule" : it.key();
       if (key == "draft" || key == "continuation" || key.ends_with("stop_strings") || key == "shared_vocabulary")
         throw bad("wsd." + it.key(), "'wsd." + it.key() + "' cannot be set per request");
-      nlohmann::json alone = to_json(defaults);  // each field checked on its own, so the error names it
+      nlohmann::json alone = base;  // each field checked on its own, so the error names it
       alone.merge_patch({{key, it.value()}});
       try {
         validate(config_from_json(alone, "request"), "request");

@@ -14,6 +14,14 @@
 
 namespace wsd {
 
+namespace detail {
+inline std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+}  // namespace detail
+
 // One device llama.cpp offloads to, as its tools name it: "Vulkan0: llvmpipe (LLVM 15.0.6, 256 bits)".
 struct LlamaDevice {
   std::string name;         // "Vulkan0", "CUDA0"
@@ -50,9 +58,9 @@ struct Placement {
   // "CPU", or the GPUs with the layers they hold: "Vulkan0: llvmpipe (...) (all layers)".
   std::string label() const {
     if (devices.empty()) return "CPU";
-    std::string out;
-    for (const auto& d : devices) out += (out.empty() ? "" : ", ") + d.label();
-    return out + (gpu_layers < 0 ? " (all layers)" : " (" + std::to_string(gpu_layers) + " layers)");
+    std::vector<std::string> labels;
+    for (const auto& d : devices) labels.push_back(d.label());
+    return detail::joined(labels) + (gpu_layers < 0 ? " (all layers)" : " (" + std::to_string(gpu_layers) + " layers)");
   }
 };
 
@@ -62,14 +70,6 @@ struct Placement {
 // so 1 as well. One token per physical batch is invariant and slow: batch_invariant = false is
 // the fast mode, where the README states how far online and offline then differ.
 inline int gpu_invariant_ubatch(const Placement&) { return 1; }
-
-namespace detail {
-inline std::string joined(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
-  return out;
-}
-}  // namespace detail
 
 // Checks the offload options of the model at `path` against this build and the devices present;
 // throws ConfigError naming the option, the value and what is missing.
@@ -83,10 +83,10 @@ inline Placement place_layers(const LlamaOptions& o, const std::string& path) {
   const std::vector<std::string> backends = llama_backends();
   const bool gpu_backend = std::any_of(backends.begin(), backends.end(), [](const std::string& b) { return b != "CPU" && b != "BLAS" && b != "RPC"; });
   if (!gpu_backend)
-    throw ConfigError(asked + "this llama.cpp build has no GPU backend (it has " + detail::joined(llama_backends()) +
+    throw ConfigError(asked + "this llama.cpp build has no GPU backend (it has " + detail::joined(backends) +
                       "; build one with WSD_LLAMA_BACKEND=cuda or vulkan make llama)");
   if (gpus.empty())
-    throw ConfigError(asked + "no GPU device is present (backends: " + detail::joined(llama_backends()) +
+    throw ConfigError(asked + "no GPU device is present (backends: " + detail::joined(backends) +
                       "; a software Vulkan device counts only where GGML_VK_VISIBLE_DEVICES names it)");
   if (o.main_gpu < 0 || static_cast<std::size_t>(o.main_gpu) >= gpus.size())
     throw ConfigError(where + "main_gpu = " + std::to_string(o.main_gpu) + " is not a GPU index: there are " +
