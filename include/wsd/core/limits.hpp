@@ -2,9 +2,12 @@
 // The decoder's own parameters: how long a draft and an answer may be, how often it scores, and
 // which of the two forms decode() runs. Everything else belongs to the parts it is composed of.
 #include <cstddef>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "wsd/core/errors.hpp"
+#include "wsd/core/fields.hpp"
 
 namespace wsd {
 
@@ -23,11 +26,32 @@ struct Limits {
   Mode mode = Mode::online;            // what decode() runs
 };
 
-// Throws ConfigError naming the field when a limit is out of range.
-inline void validate(const Limits& l, const std::string& where = "limits") {
-  if (l.chunk == 0) throw ConfigError(where + ": chunk = 0 must be at least 1");
-  if (l.mode == Mode::weak_only)
-    throw ConfigError(where + ": mode = \"weak-only\" is not online or offline (decode_weak_only runs the drafter alone)");
+// The limits described once (core/fields.hpp): configuration fields, flags, per-request fields.
+inline std::span<const Field<Limits>> limits_fields() {
+  using K = FieldKind;
+  static const std::vector<Field<Limits>> list = {
+      member_field(&Limits::draft_max_tokens, {.name = "draft_max_tokens", .flag = "draft-max-tokens",
+                                               .help = "the drafter's limit", .kind = K::count, .range = {.min = 0},
+                                               .per_request = true}),
+      member_field(&Limits::max_tokens, {.name = "max_tokens", .flag = "max-tokens",
+                                         .help = "the answer's strong tokens (kept draft + continuation): a hard cap",
+                                         .kind = K::count, .range = {.min = 0}, .per_request = true}),
+      member_field(&Limits::chunk, {.name = "chunk", .flag = "chunk",
+                                    .help = "weak tokens drafted between two scoring calls (online)", .kind = K::count,
+                                    .range = {.min = 1}, .per_request = true}),
+      {.name = "mode", .flag = "mode", .help = "online (this library) or offline (the reference's three passes)",
+       .kind = K::choice, .choices = {"online", "offline"}, .per_request = true,
+       .get = [](const Limits& l) { return FieldValue(to_string(l.mode)); },
+       .set = [](Limits& l, const FieldValue& v) {
+         const auto& m = std::get<std::string>(v);
+         l.mode = m == "online" ? Mode::online : m == "offline" ? Mode::offline : Mode::weak_only;
+       }},
+  };
+  return list;
 }
+
+// Throws ConfigError naming the field when a limit is out of range (weak-only is not a mode of
+// decode(): decode_weak_only runs the drafter alone).
+inline void validate(const Limits& l, const std::string& where = "limits") { check_fields(limits_fields(), l, where); }
 
 }  // namespace wsd

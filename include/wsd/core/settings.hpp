@@ -14,7 +14,8 @@ namespace wsd {
 
 // One parameter: a name ("threshold", or "draft.temperature" for a part of a part) and its value.
 struct Setting {
-  using Value = std::variant<bool, std::int64_t, std::uint64_t, double, std::string, std::vector<std::string>>;
+  using Value = std::variant<bool, std::int64_t, std::uint64_t, double, std::string, std::vector<std::string>,
+                             std::vector<double>>;
   std::string name;
   Value value;
   bool operator==(const Setting&) const = default;

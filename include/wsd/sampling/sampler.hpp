@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <numeric>
 #include <random>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "wsd/core/fields.hpp"
 #include "wsd/core/logits.hpp"
 #include "wsd/core/settings.hpp"
 #include "wsd/text/strings.hpp"
@@ -34,18 +36,31 @@ struct SamplingParams {
   }
 };
 
-// Throws ConfigError naming `where` (e.g. "draft") and the field when a value is out of range.
-inline void validate(const SamplingParams& s, const std::string& where) {
-  auto fail = [&](const std::string& field, const std::string& value, const char* rule) {
-    throw ConfigError(where + "." + field + " = " + value + " " + rule);
+// The sampling parameters described once (core/fields.hpp); a configuration nests them as
+// "draft.*" and "continuation.*".
+inline std::span<const Field<SamplingParams>> sampling_fields() {
+  using K = FieldKind;
+  constexpr double inf = std::numeric_limits<double>::infinity();
+  static const std::vector<Field<SamplingParams>> list = {
+      member_field(&SamplingParams::temperature, {.name = "temperature", .flag = "temperature",
+                                                  .help = "temperature (0: greedy)", .kind = K::real,
+                                                  .range = {.min = 0, .max = inf, .max_open = true}}),
+      member_field(&SamplingParams::top_p, {.name = "top_p", .flag = "top-p", .help = "nucleus mass kept",
+                                            .kind = K::real, .range = {.min = 0, .max = 1, .min_open = true}}),
+      member_field(&SamplingParams::top_k, {.name = "top_k", .flag = "top-k", .help = "top-k (0: off)", .kind = K::count,
+                                            .range = {.min = 0, .max = std::numeric_limits<int>::max()}}),
+      member_field(&SamplingParams::seed, {.name = "seed", .flag = "seed", .help = "random seed", .kind = K::count,
+                                           .range = {.min = 0}}),
+      member_field(&SamplingParams::repetition_penalty,
+                   {.name = "repetition_penalty", .flag = "repetition-penalty",
+                    .help = "lowers the logits of tokens already written (1: off, as the reference; base models loop)",
+                    .kind = K::real, .range = {.min = 0, .max = inf, .min_open = true, .max_open = true}}),
   };
-  if (!(s.temperature >= 0.0) || !std::isfinite(s.temperature))
-    fail("temperature", format_number(s.temperature), "must be >= 0");
-  if (!(s.top_p > 0.0 && s.top_p <= 1.0)) fail("top_p", format_number(s.top_p), "is not in (0, 1]");
-  if (s.top_k < 0) fail("top_k", std::to_string(s.top_k), "must be >= 0");
-  if (!(s.repetition_penalty > 0.0) || !std::isfinite(s.repetition_penalty))
-    fail("repetition_penalty", format_number(s.repetition_penalty), "must be > 0");
+  return list;
 }
+
+// Throws ConfigError naming `where` (e.g. "draft") and the field when a value is out of range.
+inline void validate(const SamplingParams& s, const std::string& where) { check_fields(sampling_fields(), s, where); }
 
 // The repetition penalty (CTRL's rule, as Hugging Face applies it) over one row: each token in
 // `written` once, a positive logit divided by the penalty, a negative one multiplied.

@@ -213,14 +213,18 @@ inline ChatRequest parse_chat_request(const nlohmann::json& body, const Config& 
     for (const auto& x : stops)
       if (x.empty()) throw bad("stop", "'stop' holds an empty string");
   }
-  // WSD's own parameters, as the configuration file names them.
+  // WSD's own parameters, as the configuration file names them: those described as settable per
+  // request (compose/config.hpp's config_fields).
   if (given(body, "wsd")) {
     const auto& w = body["wsd"];
     if (!w.is_object()) throw bad("wsd", "'wsd' must be an object, got " + type_name(w));
     const nlohmann::json base = to_json(defaults);
     for (auto it = w.begin(); it != w.end(); ++it) {
       const std::string key = it.key() == "switch" ? "switch_rule" : it.key();
-      if (key == "draft" || key == "continuation" || key.ends_with("stop_strings") || key == "shared_vocabulary")
+      const Field<Config>* field = find_field(config_fields(), key);
+      bool part = false;  // "draft" (the fields draft.*) and the like
+      for (const auto& f : config_fields()) part = part || f.name.starts_with(key + ".");
+      if ((field && !field->per_request) || part)
         throw bad("wsd." + it.key(), "'wsd." + it.key() + "' cannot be set per request");
       nlohmann::json alone = base;  // each field checked on its own, so the error names it
       alone.merge_patch({{key, it.value()}});

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace wsd {
 
@@ -27,6 +28,15 @@ inline std::string format_number(double v) {
   const auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
   return std::string(buf, end);
 }
+
+namespace detail {
+// Items as a list in a message: "a, b, c".
+inline std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+}  // namespace detail
 
 // Byte offset of the first invalid UTF-8 sequence, or npos when the text is valid UTF-8.
 inline std::size_t invalid_utf8_offset(std::string_view s) {

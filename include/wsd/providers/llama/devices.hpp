@@ -14,14 +14,6 @@
 
 namespace wsd {
 
-namespace detail {
-inline std::string joined(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
-  return out;
-}
-}  // namespace detail
-
 // One device llama.cpp offloads to, as its tools name it: "Vulkan0: llvmpipe (LLVM 15.0.6, 256 bits)".
 struct LlamaDevice {
   std::string name;         // "Vulkan0", "CUDA0"

@@ -2,8 +2,12 @@
 // How a llama.cpp model is loaded and run: its context, threads, batches, numerics and where its
 // layers live (llama.cpp's own tools' -c, -t, -b, -ngl, --split-mode, --tensor-split, --main-gpu,
 // --no-kv-offload).
+#include <limits>
+#include <span>
 #include <string>
 #include <vector>
+
+#include "wsd/core/fields.hpp"
 
 namespace wsd {
 
@@ -36,5 +40,41 @@ struct LlamaOptions {
   std::vector<float> tensor_split{};  // each GPU's share of the model, e.g. {3, 1}; empty: by free memory
   bool kv_offload = true;           // the KV cache on the GPU with its layers
 };
+
+// The placement options described once (core/fields.hpp): llama.cpp's -ngl, --split-mode,
+// --main-gpu, --tensor-split, --no-kv-offload. Model options in JSON (options_json.hpp) and the
+// tools' --NAME / --weak-NAME / --strong-NAME flags are derived from these, so a new per-model
+// option is one entry here.
+inline std::span<const Field<LlamaOptions>> llama_placement_fields() {
+  using K = FieldKind;
+  constexpr double most = std::numeric_limits<int>::max();
+  static const std::vector<Field<LlamaOptions>> list = {
+      member_field(&LlamaOptions::gpu_layers,
+                   {.name = "gpu_layers", .flag = "gpu-layers",
+                    .help = "layers on the GPU: -1 every layer where there is a GPU, 0 the CPU, N the first N",
+                    .kind = K::integer, .range = {.min = -1, .max = most}}),
+      {.name = "split_mode", .flag = "split-mode",
+       .help = "how several GPUs share a model: none (main_gpu alone), layer or row", .kind = K::choice,
+       .choices = {"none", "layer", "row"},
+       .get = [](const LlamaOptions& o) { return FieldValue(to_string(o.split_mode)); },
+       .set =
+           [](LlamaOptions& o, const FieldValue& v) {
+             const auto& m = std::get<std::string>(v);
+             o.split_mode = m == "none" ? SplitMode::none : m == "row" ? SplitMode::row : SplitMode::layer;
+           }},
+      member_field(&LlamaOptions::main_gpu,
+                   {.name = "main_gpu", .flag = "main-gpu",
+                    .help = "the GPU that holds the model with split_mode none (an index among the GPUs)",
+                    .kind = K::integer, .range = {.min = 0, .max = most}}),
+      member_field(&LlamaOptions::tensor_split,
+                   {.name = "tensor_split", .flag = "tensor-split",
+                    .help = "each GPU's share of the model, e.g. 3,1 (empty: by free memory)", .kind = K::reals,
+                    .range = {.min = 0, .max = std::numeric_limits<double>::infinity(), .max_open = true}}),
+      member_field(&LlamaOptions::kv_offload,
+                   {.name = "kv_offload", .flag = "kv-offload",
+                    .help = "the KV cache on the GPU with its layers (off: in host memory)", .kind = K::boolean}),
+  };
+  return list;
+}
 
 }  // namespace wsd
