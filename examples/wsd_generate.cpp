@@ -12,14 +12,10 @@
 #include <wsd/io/benchmark_output.hpp>
 #include <wsd/providers/llama/default_models.hpp>
 #include <wsd/providers/llama/llama_cpp.hpp>
-#include <wsd/providers/http/llama_http_pair.hpp>
-#include <wsd/providers/llama/llama_parallel.hpp>
 #include <wsd/wsd.hpp>
 
 #include "tools/config_flags.hpp"
-#include "tools/pair_flags.hpp"
-#include "tools/placement_flags.hpp"
-#include "tools/server_flags.hpp"
+#include "tools/open_pair.hpp"
 #include "tools/version.hpp"
 
 namespace {
@@ -159,8 +155,6 @@ int main(int argc, char** argv) {
   try {
     if (prompt.empty() && input.empty()) throw CLI::RequiredError("--prompt or --input");
     models.resolve();
-    const std::string& weak_path = models.weak();
-    const std::string& strong_path = models.strong();
     if (resume && output.empty()) throw CLI::ValidationError("--resume", "needs --output");
     if (read_options.turn == 2 && read_options.previous.empty())
       throw CLI::ValidationError("--turn 2", "needs --previous: the output file of turn 1");
@@ -191,7 +185,8 @@ int main(int argc, char** argv) {
     wsd::LlamaOptions opts;
     opts.threads = threads;
     opts.context = context;
-    auto weak_model = std::make_shared<const wsd::LlamaModel>(weak_path, placement.weak(opts));
+    wsd::tools::OpenedPair opened = wsd::tools::open_pair(models, placement, server_flags, opts, parallel, cfg.continuation);
+    cfg.shared_vocabulary = shared == "yes" || (shared == "auto" && opened.same_vocabulary);
 
     std::unique_ptr<wsd::ResultWriter> writer;
     if (!output.empty()) writer = std::make_unique<wsd::ResultWriter>(log, resume);
@@ -266,19 +261,8 @@ int main(int argc, char** argv) {
       }
     };
 
-    std::string model_names;
-    if (server_flags.remote()) {  // the strong model on a server
-      wsd::LlamaHttpPair pairs(weak_model, server_flags.connect(), parallel, cfg.continuation);
-      model_names = std::filesystem::path(weak_path).stem().string() + "+" + pairs.server().model();
-      cfg.shared_vocabulary = shared == "yes";
-      run(pairs);
-    } else {
-      auto strong_model = std::make_shared<const wsd::LlamaModel>(strong_path, placement.strong(opts));
-      model_names = std::filesystem::path(weak_path).stem().string() + "+" + std::filesystem::path(strong_path).stem().string();
-      cfg.shared_vocabulary = shared == "yes" || (shared == "auto" && wsd::same_vocabulary(*weak_model, *strong_model));
-      wsd::LlamaPairSequences pairs(weak_model, strong_model, parallel);
-      run(pairs);
-    }
+    std::visit([&](auto& pairs) { run(*pairs); }, opened.pairs);
+    const std::string model_names = opened.weak_name + "+" + opened.strong_name;
     if (judge_format != wsd::OutputFormat::trace)
       write_judge_file(judge_format, output, log, items, samples, generator.empty() ? "wsd:" + model_names : generator);
     return failure;

@@ -8,127 +8,28 @@
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
-#include <deque>
-#include <filesystem>
-#include <map>
 #include <memory>
-#include <mutex>
-#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
-#include <wsd/providers/http/llama_http_pair.hpp>
-#include <wsd/providers/llama/llama_parallel.hpp>
+#include <wsd/serve/admission.hpp>
 #include <wsd/serve/chat_api.hpp>
+#include <wsd/serve/chat_exchange.hpp>
 #include <wsd/serve/chat_page.hpp>
+#include <wsd/serve/metrics.hpp>
 #include <wsd/serve/pair_service.hpp>
 #include <wsd/wsd.hpp>
 
 #include "tools/config_flags.hpp"
 #include "tools/exit_codes.hpp"
-#include "tools/pair_flags.hpp"
-#include "tools/placement_flags.hpp"
-#include "tools/server_flags.hpp"
+#include "tools/open_pair.hpp"
 #include "tools/version.hpp"
 
 // Last: httplib brings <resolv.h>, whose _res macro breaks headers included after it (Eigen's among them).
 #include <httplib.h>
 
-namespace {
-
 using nlohmann::json;
-
-// One request's answers: its Stream sinks and the loop's ends push here (loop thread), the HTTP
-// handler reads (its thread).
-struct Exchange {
-  std::mutex mutex;
-  std::condition_variable changed;
-  std::deque<std::string> events;  // server-sent events not yet written
-  std::vector<std::optional<wsd::Outcome>> outcomes;
-  std::vector<bool> switched;
-  std::size_t ended = 0;
-  void push(std::string e) {
-    std::lock_guard lock(mutex);
-    events.push_back(std::move(e));
-    changed.notify_all();
-  }
-};
-
-// Counters for /metrics.
-struct Metrics {
-  std::mutex mutex;
-  std::map<int, std::size_t> requests;  // by status
-  std::size_t drafted = 0, judged = 0, written = 0, cancelled = 0;
-  double weak_s = 0, strong_s = 0;
-  std::vector<std::size_t> switch_buckets = std::vector<std::size_t>(8, 0);  // <=0,1,2,4,8,16,32,+inf
-  std::string weak_device, strong_device;  // where each model runs, once loaded
-  void status(int s) {
-    std::lock_guard lock(mutex);
-    ++requests[s];
-  }
-  void answer(const wsd::Result& r) {
-    std::lock_guard lock(mutex);
-    drafted += r.weak_tokens;
-    judged += r.probs.size();
-    written += r.strong_generated;
-    weak_s += r.timing.weak_s;
-    strong_s += r.timing.strong_s;
-    if (r.cancelled()) ++cancelled;
-    const long k = r.accept_index + 1;
-    const long bounds[] = {0, 1, 2, 4, 8, 16, 32};
-    std::size_t b = 7;
-    for (std::size_t i = 0; i < 7; ++i)
-      if (k <= bounds[i]) {
-        b = i;
-        break;
-      }
-    ++switch_buckets[b];
-  }
-  void devices(std::string weak, std::string strong) {
-    std::lock_guard lock(mutex);
-    weak_device = std::move(weak);
-    strong_device = std::move(strong);
-  }
-  json devices_json() {
-    std::lock_guard lock(mutex);
-    return {{"weak", weak_device}, {"strong", strong_device}};
-  }
-  std::string text(std::size_t queue) {
-    std::lock_guard lock(mutex);
-    auto label = [](const std::string& v) {  // a Prometheus label value: \\, \" and \n escaped
-      std::string out;
-      for (char c : v) out += c == '"' ? std::string("\\\"") : c == '\\' ? std::string("\\\\") : c == '\n' ? std::string("\\n") : std::string(1, c);
-      return out;
-    };
-    std::string out = "# TYPE wsd_model_device gauge\n";
-    for (const auto& [model, device] : {std::pair{"weak", &weak_device}, std::pair{"strong", &strong_device}})
-      if (!device->empty()) out += "wsd_model_device{model=\"" + std::string(model) + "\",device=\"" + label(*device) + "\"} 1\n";
-    out += "# TYPE wsd_requests_total counter\n";
-    for (const auto& [s, n] : requests) out += "wsd_requests_total{status=\"" + std::to_string(s) + "\"} " + std::to_string(n) + "\n";
-    out += "# TYPE wsd_tokens_drafted_total counter\nwsd_tokens_drafted_total " + std::to_string(drafted) + "\n";
-    out += "# TYPE wsd_tokens_judged_total counter\nwsd_tokens_judged_total " + std::to_string(judged) + "\n";
-    out += "# TYPE wsd_tokens_written_total counter\nwsd_tokens_written_total " + std::to_string(written) + "\n";
-    out += "# TYPE wsd_answers_cancelled_total counter\nwsd_answers_cancelled_total " + std::to_string(cancelled) + "\n";
-    out += "# TYPE wsd_model_seconds_total counter\nwsd_model_seconds_total{model=\"weak\"} " + std::to_string(weak_s) +
-           "\nwsd_model_seconds_total{model=\"strong\"} " + std::to_string(strong_s) + "\n";
-    out += "# TYPE wsd_queue_length gauge\nwsd_queue_length " + std::to_string(queue) + "\n";
-    out += "# TYPE wsd_switch_index histogram\n";
-    const char* les[] = {"0", "1", "2", "4", "8", "16", "32", "+Inf"};
-    std::size_t cumulative = 0;
-    for (std::size_t i = 0; i < 8; ++i) {
-      cumulative += switch_buckets[i];
-      out += "wsd_switch_index_bucket{le=\"" + std::string(les[i]) + "\"} " + std::to_string(cumulative) + "\n";
-    }
-    out += "wsd_switch_index_count " + std::to_string(cumulative) + "\n";
-    return out;
-  }
-};
-
-std::string sse(const json& j) { return "data: " + wsd::serve::json_text(j) + "\n\n"; }
-
-}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"wsd-server: a WSD pair behind OpenAI's chat completions API (/v1/chat/completions)"};
@@ -176,10 +77,10 @@ int main(int argc, char** argv) {
     sigaddset(&signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-    std::atomic<bool> ready{false}, closing{false};
-    std::atomic<std::size_t> outstanding{0};  // conversations submitted and not yet ended
+    std::atomic<bool> ready{false};
     std::atomic<std::uint64_t> next_id{0};
-    Metrics metrics;
+    wsd::serve::Metrics metrics;
+    wsd::serve::Admission admission(parallel, queue);
     std::unique_ptr<wsd::serve::PairService> pair;  // set, then `ready`: the handlers read it after
 
     if (max_body == 0) max_body = 128 * static_cast<std::size_t>(context);
@@ -205,13 +106,13 @@ int main(int argc, char** argv) {
     };
 
     svr.Get("/health", [&](const httplib::Request&, httplib::Response& res) {
-      const bool ok = ready && !closing;
+      const bool closing = admission.closing(), ok = ready && !closing;
       res.status = ok ? 200 : 503;
       res.set_content(json{{"status", closing ? "shutting down" : ok ? "ok" : "loading"}, {"devices", metrics.devices_json()}}.dump(),
                       "application/json");
     });
     svr.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
-      res.set_content(metrics.text(outstanding), "text/plain; version=0.0.4");
+      res.set_content(metrics.text(admission.outstanding()), "text/plain; version=0.0.4");
     });
     svr.Get("/", [&](const httplib::Request&, httplib::Response& res) {
       res.set_content(std::string(wsd::serve::chat_page()), "text/html; charset=utf-8");
@@ -259,7 +160,7 @@ int main(int argc, char** argv) {
     svr.Post("/v1/chat/completions", [&](const httplib::Request& req, httplib::Response& res) {
       using wsd::serve::ApiError;
       if (!authorized(req, res)) return;
-      if (closing) return error(res, ApiError(503, "the server is shutting down", "", "server_error"));
+      if (admission.closing()) return error(res, admission.refusal());
       if (!ready) return error(res, ApiError(503, "the models are still loading", "", "server_error"));
       wsd::serve::ChatRequest request;
       try {
@@ -289,159 +190,48 @@ int main(int argc, char** argv) {
       } catch (const wsd::Error& e) {
         return error(res, ApiError(400, e.what(), "messages"));
       }
-      const std::size_t limit = parallel + queue;
-      if (outstanding.fetch_add(request.n) + request.n > limit) {
-        outstanding -= request.n;
-        res.set_header("Retry-After", "1");
-        return error(res, ApiError(429, "too many requests: " + std::to_string(limit) +
-                                            " conversations are in flight or waiting; retry later",
-                                   "", "rate_limit_error"));
+      if (!admission.admit(request.n)) {
+        if (!admission.closing()) res.set_header("Retry-After", "1");
+        return error(res, admission.refusal());
       }
-      const std::string id = request.conversation.id;
-      const auto created = std::chrono::duration_cast<std::chrono::seconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
-      auto ex = std::make_shared<Exchange>();
-      ex->outcomes.resize(request.n);
-      ex->switched.resize(request.n, false);
-      auto chunk = [id, created, model_name](std::size_t i, json delta, const json& finish) {
-        return json{{"id", id},
-                    {"object", "chat.completion.chunk"},
-                    {"created", created},
-                    {"model", model_name},
-                    {"choices", json::array({{{"index", i}, {"delta", std::move(delta)}, {"finish_reason", finish}}})}};
-      };
+      auto ex = std::make_shared<wsd::serve::ChatExchange>(wsd::serve::Completion::now(request.conversation.id, model_name),
+                                                           request.n, request.stream, request.include_usage, strong_prompt);
       std::vector<std::size_t> ids;
-      for (std::size_t i = 0; i < request.n; ++i) {
-        const wsd::Config cfg = wsd::sample_config(request.config, i);
-        wsd::Stream stream;
-        if (request.stream) {
-          stream.draft = [ex, chunk, i](std::string_view t) { ex->push(sse(chunk(i, {{"content", t}}, nullptr))); };
-          stream.continuation = [ex, chunk, i](std::string_view t) {
-            json c = chunk(i, {{"content", t}}, nullptr);
-            if (!ex->switched[i]) {  // the first text the base model wrote: it took over here
-              ex->switched[i] = true;
-              json marker = chunk(i, json::object(), nullptr);
-              marker["wsd"] = {{"event", "switch"}};
-              ex->push(sse(marker));
-            }
-            ex->push(sse(c));
-          };
-        }
-        ids.push_back(pair->submit(
-            cfg, request.conversation, stream, [ex, i, &metrics, &outstanding](wsd::Outcome o) {
-              if (o.result) metrics.answer(*o.result);
-              std::lock_guard lock(ex->mutex);
-              ex->outcomes[i] = std::move(o);
-              ++ex->ended;
-              --outstanding;
-              ex->changed.notify_all();
-            }));
-      }
+      for (std::size_t i = 0; i < request.n; ++i)
+        ids.push_back(pair->submit(wsd::sample_config(request.config, i), request.conversation, ex->stream(i),
+                                   [ex, i, &metrics, &admission](wsd::Outcome o) {
+                                     if (o.result) metrics.answer(*o.result);
+                                     ex->end(i, std::move(o));
+                                     admission.release();
+                                   }));
 
       if (!request.stream) {
-        std::unique_lock lock(ex->mutex);
-        ex->changed.wait(lock, [&] { return ex->ended == request.n; });
-        json choices = json::array();
-        std::size_t completion = 0;
-        json traces = json::array();
-        for (std::size_t i = 0; i < request.n; ++i) {
-          const wsd::Outcome& o = *ex->outcomes[i];
-          if (!o.result) {
-            try {
-              std::rethrow_exception(o.error);
-            } catch (const std::exception& e) {
-              lock.unlock();
-              return error(res, ApiError(500, e.what(), "", "server_error"));
-            }
-          }
-          const wsd::Result& r = *o.result;
-          completion += wsd::answer_tokens(r);
-          choices.push_back({{"index", i},
-                             {"message", {{"role", "assistant"}, {"content", wsd::serve::answer_text(r)}}},
-                             {"logprobs", nullptr},
-                             {"finish_reason", wsd::serve::finish_reason(r)}});
-          traces.push_back(wsd::serve::trace_json(r));
-        }
-        const std::size_t prompt = strong_prompt;
-        json out = {{"id", id},
-                    {"object", "chat.completion"},
-                    {"created", created},
-                    {"model", model_name},
-                    {"choices", choices},
-                    {"usage", {{"prompt_tokens", prompt}, {"completion_tokens", completion}, {"total_tokens", prompt + completion}}},
-                    {"wsd", request.n == 1 ? traces[0] : json{{"choices", traces}}}};
-        res.set_content(wsd::serve::json_text(out), "application/json");
+        auto answer = ex->wait_response();
+        if (const auto* e = std::get_if<ApiError>(&answer)) return error(res, *e);
+        res.set_content(wsd::serve::json_text(std::get<json>(answer)), "application/json");
         metrics.status(200);
         return;
       }
 
       // Streaming: the events as they come; a client that goes away cancels its conversations.
       metrics.status(200);
-      auto n = request.n;
-      auto include_usage = request.include_usage;
-      auto prompt_tokens = strong_prompt;
-      for (std::size_t i = 0; i < n; ++i) ex->push(sse(chunk(i, {{"role", "assistant"}, {"content", ""}}, nullptr)));
       res.set_header("Cache-Control", "no-cache");
       res.set_chunked_content_provider(
           "text/event-stream",
-          [ex, n, include_usage, prompt_tokens, chunk, ids, &pair, id, created, model_name](
-              std::size_t, httplib::DataSink& sink) {
-            std::unique_lock lock(ex->mutex);
-            ex->changed.wait_for(lock, std::chrono::milliseconds(200), [&] { return !ex->events.empty() || ex->ended == n; });
+          [ex, ids, &pair](std::size_t, httplib::DataSink& sink) {
             auto gone = [&] {
-              lock.unlock();
               for (auto cid : ids) pair->cancel(cid);
               return false;
             };
-            while (!ex->events.empty()) {
-              const std::string e = std::move(ex->events.front());
-              ex->events.pop_front();
+            const auto taken = ex->take(std::chrono::milliseconds(200));
+            for (const std::string& e : taken.events)
               if (!sink.write(e.data(), e.size())) return gone();
-            }
             if (!sink.is_writable()) return gone();
-            if (ex->ended < n) return true;
-            std::size_t completion = 0;
-            for (std::size_t i = 0; i < n; ++i) {
-              const wsd::Outcome& o = *ex->outcomes[i];
-              json last;
-              if (o.result) {
-                completion += wsd::answer_tokens(*o.result);
-                last = chunk(i, json::object(), wsd::serve::finish_reason(*o.result));
-                last["wsd"] = wsd::serve::trace_json(*o.result);
-              } else {
-                std::string message = "error";
-                try {
-                  std::rethrow_exception(o.error);
-                } catch (const std::exception& x) {
-                  message = x.what();
-                }
-                last = wsd::serve::ApiError(500, message, "", "server_error").body();
-              }
-              const std::string e = sse(last);
-              if (!sink.write(e.data(), e.size())) return gone();
-            }
-            if (include_usage) {
-              const std::string u = sse({{"id", id},
-                                         {"object", "chat.completion.chunk"},
-                                         {"created", created},
-                                         {"model", model_name},
-                                         {"choices", json::array()},
-                                         {"usage",
-                                          {{"prompt_tokens", prompt_tokens},
-                                           {"completion_tokens", completion},
-                                           {"total_tokens", prompt_tokens + completion}}}});
-              sink.write(u.data(), u.size());
-            }
-            const std::string done = "data: [DONE]\n\n";
-            sink.write(done.data(), done.size());
-            sink.done();
+            if (taken.finished) sink.done();
             return true;
           },
-          [ex, ids, &pair, n](bool success) {  // the connection ended: a client gone cancels
-            if (success) return;
-            std::lock_guard lock(ex->mutex);
-            if (ex->ended < n)
+          [ex, ids, &pair](bool success) {  // the connection ended: a client gone cancels
+            if (!success && !ex->all_ended())
               for (auto cid : ids) pair->cancel(cid);
           });
     });
@@ -454,45 +244,29 @@ int main(int argc, char** argv) {
 
     wsd::LlamaOptions opts;
     opts.context = context;
-    std::string strong_name;
+    wsd::tools::OpenedPair opened;
     try {
-      auto weak_model = std::make_shared<const wsd::LlamaModel>(pair_flags.weak(), placement.weak(opts));
-      if (strong_server.remote()) {  // the base model on a server: it samples, this side drafts
-        auto server = strong_server.connect();
-        strong_name = server->model() + " at " + server->url();
-        metrics.devices(weak_model->placement().label(), "the server at " + server->url());
-        base.shared_vocabulary = false;
-        pair = std::make_unique<wsd::serve::PairLoop<wsd::LlamaHttpPair>>(
-            std::make_unique<wsd::LlamaHttpPair>(weak_model, std::move(server), parallel, base.continuation));
-      } else {
-        auto strong_model = std::make_shared<const wsd::LlamaModel>(pair_flags.strong(), placement.strong(opts));
-        strong_name = std::filesystem::path(pair_flags.strong()).stem().string();
-        metrics.devices(weak_model->placement().label(), strong_model->placement().label());
-        base.shared_vocabulary = wsd::same_vocabulary(*weak_model, *strong_model);
-        pair = std::make_unique<wsd::serve::PairLoop<wsd::LlamaPairSequences>>(
-            std::make_unique<wsd::LlamaPairSequences>(weak_model, strong_model, parallel));
-      }
+      opened = wsd::tools::open_pair(pair_flags, placement, strong_server, opts, parallel, base.continuation);
     } catch (...) {
       svr.stop();
       http.join();
       throw;
     }
+    metrics.devices(opened.weak_device, opened.strong_device);
+    base.shared_vocabulary = opened.same_vocabulary;
+    std::visit([&](auto& pairs) { pair = std::make_unique<wsd::serve::PairLoop<std::decay_t<decltype(*pairs)>>>(std::move(pairs)); },
+               opened.pairs);
     ready = true;
-    const json devices = metrics.devices_json();
-    std::fprintf(stderr, "wsd-server: ready: model '%s' = %s (%s) -> %s (%s), %zu in flight\n", model_name.c_str(),
-                 std::filesystem::path(pair_flags.weak()).stem().c_str(), devices["weak"].get<std::string>().c_str(),
-                 strong_name.c_str(), devices["strong"].get<std::string>().c_str(), parallel);
+    std::fprintf(stderr, "wsd-server: ready: model '%s' = %s (%s) -> %s%s (%s), %zu in flight\n", model_name.c_str(),
+                 opened.weak_name.c_str(), opened.weak_device.c_str(), opened.strong_name.c_str(),
+                 opened.remote() ? (" at " + strong_server.url()).c_str() : "", opened.strong_device.c_str(), parallel);
 
     int sig = 0;
     sigwait(&signals, &sig);
-    closing = true;  // new requests: 503
     std::fprintf(stderr, "wsd-server: %s: letting %zu answers finish (up to %.0f s)\n", sig == SIGTERM ? "SIGTERM" : "SIGINT",
-                 outstanding.load(), grace_s);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(grace_s);
-    while (outstanding > 0 && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    pair->cancel_all();  // what is left ends cancelled; each handler writes its ends
-    for (int i = 0; i < 500 && outstanding > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+                 admission.outstanding(), grace_s);
+    // New requests get 503; what is left after the grace ends cancelled, each handler writing its ends.
+    admission.drain(std::chrono::duration<double>(grace_s), [&] { pair->cancel_all(); });
     svr.stop();  // joins the handlers
     http.join();
     pair.reset();

@@ -108,7 +108,8 @@ inline Config sample_config(Config c, std::size_t i) {
 // caller brings its own rule object (known_rule false).
 inline void validate(const Config& c, const std::string& where = "configuration", bool known_rule = true) {
   for (const auto& [name, value] : c.switch_args.values())
-    if (!find_parameter(switch_rule_parameters(), name)) throw ConfigError(where + ": unknown field '" + name + "'");
+    if (!find_parameter(switch_rule_parameters(), name))
+      throw ConfigError(where + ": unknown field '" + name + "'", name);
   for (const auto& f : config_fields())
     if (known_rule || f.name != "switch_rule") check(f, f.get(c), where);
 }

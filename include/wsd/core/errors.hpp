@@ -4,6 +4,7 @@
 #include <exception>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace wsd {
 
@@ -27,10 +28,15 @@ class ErrorKind : public Base {
   }
 };
 
-// A configuration value out of range or of the wrong type.
-class ConfigError : public ErrorKind<ConfigError, Error> {
+// A configuration value out of range or of the wrong type; `field` names the setting it is about
+// (its configuration name, e.g. "draft.top_p") where one is known.
+class ConfigError : public Error {
  public:
-  using ErrorKind::ErrorKind;
+  explicit ConfigError(const std::string& message, std::string field = {}) : Error(message), field(std::move(field)) {}
+  std::exception_ptr with_prefix(const std::string& prefix) const override {
+    return std::make_exception_ptr(ConfigError(prefix + what(), field));
+  }
+  std::string field;
 };
 // Bad input data: prompts files, conversations, JSON records.
 class InputError : public ErrorKind<InputError, Error> {

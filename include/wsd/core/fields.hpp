@@ -96,7 +96,7 @@ inline std::string show(const FieldValue& v) {
 template <class Owner>
 void check(const Field<Owner>& f, const FieldValue& v, std::string_view where) {
   auto fail = [&](const std::string& shown, const std::string& why) {
-    throw ConfigError(std::string(where) + ": " + f.name + " = " + shown + " " + why);
+    throw ConfigError(std::string(where) + ": " + f.name + " = " + shown + " " + why, f.name);
   };
   switch (f.kind) {
     case FieldKind::count:

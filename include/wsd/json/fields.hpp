@@ -24,7 +24,9 @@ inline nlohmann::json::json_pointer field_pointer(const std::string& dotted) {
 // A JSON value as the value of `f`, its type checked (its range is check()'s).
 template <class Owner>
 FieldValue field_value_from_json(const Field<Owner>& f, const nlohmann::json& v, const std::string& where) {
-  auto fail = [&](const std::string& what) { return ConfigError(where + ": " + f.name + " = " + v.dump() + " " + what); };
+  auto fail = [&](const std::string& what) {
+    return ConfigError(where + ": " + f.name + " = " + v.dump() + " " + what, f.name);
+  };
   switch (f.kind) {
     case FieldKind::count:
       if (v.is_number_unsigned() || (v.is_number_integer() && v.get<std::int64_t>() >= 0)) return v.get<std::uint64_t>();
@@ -47,7 +49,7 @@ FieldValue field_value_from_json(const Field<Owner>& f, const nlohmann::json& v,
       if (!v.is_array()) throw fail("is not a list of strings");
       std::vector<std::string> out;
       for (const auto& e : v) {
-        if (!e.is_string()) throw ConfigError(where + ": " + f.name + " holds " + e.dump() + ", not a string");
+        if (!e.is_string()) throw ConfigError(where + ": " + f.name + " holds " + e.dump() + ", not a string", f.name);
         out.push_back(e.get<std::string>());
       }
       return out;
@@ -56,7 +58,7 @@ FieldValue field_value_from_json(const Field<Owner>& f, const nlohmann::json& v,
       if (!v.is_array()) throw fail("is not a list of numbers");
       std::vector<double> out;
       for (const auto& e : v) {
-        if (!e.is_number()) throw ConfigError(where + ": " + f.name + " holds " + e.dump() + ", not a number");
+        if (!e.is_number()) throw ConfigError(where + ": " + f.name + " holds " + e.dump() + ", not a number", f.name);
         out.push_back(e.get<double>());
       }
       return out;
@@ -78,8 +80,9 @@ void read_fields_at(std::span<const Field<Owner>> fields, const nlohmann::json& 
     }
     bool part = false;  // "draft" when there are "draft.*" fields
     for (const auto& f : fields) part = part || f.name.starts_with(name + ".");
-    if (!part) throw ConfigError(where + ": unknown field '" + name + "'");
-    if (!it.value().is_object()) throw ConfigError(where + ": " + name + " = " + it.value().dump() + " is not an object");
+    if (!part) throw ConfigError(where + ": unknown field '" + name + "'", name);
+    if (!it.value().is_object())
+      throw ConfigError(where + ": " + name + " = " + it.value().dump() + " is not an object", name);
     read_fields_at(fields, it.value(), o, where, name + ".");
   }
 }

@@ -1,10 +1,12 @@
 #pragma once
-// OpenAI's chat completions API over a WSD pair: a request read into a conversation and the
-// configuration it asks for (checked, errors as OpenAI returns them: which field, which value),
-// and the answer written back as OpenAI's objects with the WSD trace under "wsd". The HTTP side
-// is wsd-server's (examples/wsd_server.cpp); this is what it says.
+// OpenAI's chat completions API over a WSD pair, the request side: a request read into a
+// conversation and the configuration it asks for (checked, errors as OpenAI returns them: which
+// field, which value). The answer's objects: serve/responses.hpp; the HTTP side is wsd-server's
+// (examples/wsd_server.cpp).
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
@@ -14,30 +16,11 @@
 
 #include "wsd/compose/config.hpp"
 #include "wsd/core/conversation.hpp"
-#include "wsd/core/result.hpp"
 #include "wsd/json/config.hpp"
+#include "wsd/json/fields.hpp"
+#include "wsd/serve/api_error.hpp"
 
 namespace wsd::serve {
-
-// An error as OpenAI's API returns it: {"error": {"message", "type", "param", "code"}} and a status.
-struct ApiError : std::runtime_error {
-  int status;
-  std::string type, param, code;
-  ApiError(int status, std::string message, std::string param = {}, std::string type = "invalid_request_error",
-           std::string code = {})
-      : std::runtime_error(std::move(message)), status(status), type(std::move(type)), param(std::move(param)),
-        code(std::move(code)) {}
-  nlohmann::json body() const {
-    nlohmann::json e = {{"message", what()}, {"type", type}, {"param", nullptr}, {"code", nullptr}};
-    if (!param.empty()) e["param"] = param;
-    if (!code.empty()) e["code"] = code;
-    return {{"error", e}};
-  }
-};
-
-// JSON as the server sends it: bytes that are not UTF-8 (a request's own, quoted back in an error;
-// a piece of a character streamed early) become U+FFFD instead of failing the response.
-inline std::string json_text(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
 
 // What a chat completion request asks for.
 struct ChatRequest {
@@ -213,12 +196,15 @@ inline ChatRequest parse_chat_request(const nlohmann::json& body, const Config& 
     for (const auto& x : stops)
       if (x.empty()) throw bad("stop", "'stop' holds an empty string");
   }
+  r.config = defaults;
+  read_fields(config_fields(), patch, r.config, "request");  // the values above, each already checked
   // WSD's own parameters, as the configuration file names them: those described as settable per
-  // request (compose/config.hpp's config_fields).
+  // request (compose/config.hpp's config_fields). An error names the field as the request gave it.
+  std::map<std::string, std::string, std::less<>> given_as;  // configuration name -> the request's
   if (given(body, "wsd")) {
     const auto& w = body["wsd"];
     if (!w.is_object()) throw bad("wsd", "'wsd' must be an object, got " + type_name(w));
-    const nlohmann::json base = to_json(defaults);
+    nlohmann::json own = nlohmann::json::object();
     for (auto it = w.begin(); it != w.end(); ++it) {
       const std::string key = it.key() == "switch" ? "switch_rule" : it.key();
       const Field<Config>* field = find_field(config_fields(), key);
@@ -226,57 +212,26 @@ inline ChatRequest parse_chat_request(const nlohmann::json& body, const Config& 
       for (const auto& f : config_fields()) part = part || f.name.starts_with(key + ".");
       if ((field && !field->per_request) || part)
         throw bad("wsd." + it.key(), "'wsd." + it.key() + "' cannot be set per request");
-      nlohmann::json alone = base;  // each field checked on its own, so the error names it
-      alone.merge_patch({{key, it.value()}});
-      try {
-        validate(config_from_json(alone, "request"), "request");
-      } catch (const Error& e) {
-        throw bad("wsd." + it.key(), e.what());
-      }
-      patch[key] = it.value();
+      own[key] = it.value();
+      given_as[key] = it.key();
+    }
+    try {
+      read_fields(config_fields(), own, r.config, "request");
+    } catch (const ConfigError& e) {
+      throw bad("wsd." + given_as[e.field], e.what());
     }
   }
-  nlohmann::json merged = to_json(defaults);
-  merged.merge_patch(patch);
-  for (const auto& x : stops) merged["strong_stop_strings"].push_back(x);  // they cut the answer's text
+  for (const auto& x : stops) r.config.strong_stop_strings.push_back(x);  // they cut the answer's text
   try {
-    r.config = config_from_json(merged, "request");
     validate(r.config, "request");
-  } catch (const Error& e) {  // fields that are fine alone but not together
-    throw bad("wsd", e.what());
+  } catch (const ConfigError& e) {  // fields that are fine alone but not together
+    const auto it = given_as.find(e.field);
+    throw bad(it != given_as.end() ? "wsd." + it->second : e.field == "max_tokens" ? "max_tokens" : "wsd", e.what());
   }
   if (r.config.max_tokens > max_context)
     throw bad("max_tokens", "'max_tokens' = " + std::to_string(r.config.max_tokens) +
                                 " is more than the model's context of " + std::to_string(max_context) + " tokens");
   return r;
-}
-
-// The finish reason OpenAI names: "length" when the answer ran into max_tokens, else "stop".
-inline std::string finish_reason(const Result& r) { return ended_by_max_tokens(r) ? "length" : "stop"; }
-
-// The threshold the answer's rule judged by, if it has one.
-inline nlohmann::json threshold_of(const Result& r) {
-  for (const auto& s : r.config)
-    if (s.name == "threshold")
-      if (const double* v = std::get_if<double>(&s.value)) return *v;
-  return nullptr;
-}
-
-// The WSD trace of one answer, as the response's "wsd" object.
-inline nlohmann::json trace_json(const Result& r) {
-  return {{"switch_index", r.accept_index},
-          {"switch_reason", to_string(r.reason)},
-          {"drafted_text", r.accepted_text},
-          {"continuation_text", r.continuation_text},
-          {"p", r.probs},
-          {"threshold", threshold_of(r)},
-          {"tokens", {{"weak", r.weak_tokens}, {"strong_read", r.strong_processed}, {"strong_written", r.strong_generated}}},
-          {"seconds", {{"weak", r.timing.weak_s}, {"strong", r.timing.strong_s}, {"total", r.timing.total_s}}}};
-}
-
-// The text of an answer without its answer prefix (the client sent that part).
-inline std::string answer_text(const Result& r) {
-  return r.text.starts_with(r.answer_prefix) ? r.text.substr(r.answer_prefix.size()) : r.text;
 }
 
 }  // namespace wsd::serve

@@ -1,0 +1,48 @@
+#pragma once
+// The one place the tools open their pair of models: both GGUF files in this process, or the
+// drafter here and the base model on an OpenAI-compatible server (--strong-url). wsd-generate and
+// wsd-server run the same code on either (std::visit over `pairs`).
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <variant>
+#include <wsd/providers/http/llama_http_pair.hpp>
+#include <wsd/providers/llama/llama_parallel.hpp>
+
+#include "pair_flags.hpp"
+#include "placement_flags.hpp"
+#include "server_flags.hpp"
+
+namespace wsd::tools {
+
+struct OpenedPair {
+  std::variant<std::unique_ptr<LlamaPairSequences>, std::unique_ptr<LlamaHttpPair>> pairs;
+  std::string weak_name, strong_name;      // the files' stems; the server's model
+  std::string weak_device, strong_device;  // where each runs ("CPU", "Vulkan0: ...", "the server at URL")
+  bool same_vocabulary = false;            // the tokenizers are the same (never assumed for a server)
+  bool remote() const { return pairs.index() == 1; }
+};
+
+// `parallel` slots; a server samples the continuation itself, with `continuation`.
+inline OpenedPair open_pair(const PairFlags& models, const PlacementFlags& placement, const ServerFlags& server,
+                            const LlamaOptions& options, std::size_t parallel, const SamplingParams& continuation) {
+  OpenedPair out;
+  auto weak = std::make_shared<const LlamaModel>(models.weak(), placement.weak(options));
+  out.weak_name = std::filesystem::path(models.weak()).stem().string();
+  out.weak_device = weak->placement().label();
+  if (server.remote()) {
+    auto strong = server.connect();
+    out.strong_name = strong->model();
+    out.strong_device = "the server at " + strong->url();
+    out.pairs = std::make_unique<LlamaHttpPair>(std::move(weak), std::move(strong), parallel, continuation);
+  } else {
+    auto strong = std::make_shared<const LlamaModel>(models.strong(), placement.strong(options));
+    out.strong_name = std::filesystem::path(models.strong()).stem().string();
+    out.strong_device = strong->placement().label();
+    out.same_vocabulary = same_vocabulary(*weak, *strong);
+    out.pairs = std::make_unique<LlamaPairSequences>(std::move(weak), std::move(strong), parallel);
+  }
+  return out;
+}
+
+}  // namespace wsd::tools

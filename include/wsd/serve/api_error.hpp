@@ -1,0 +1,30 @@
+#pragma once
+// An error as OpenAI's API returns it, and JSON as the server sends it.
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace wsd::serve {
+
+// An error as OpenAI's API returns it: {"error": {"message", "type", "param", "code"}} and a status.
+struct ApiError : std::runtime_error {
+  int status;
+  std::string type, param, code;
+  ApiError(int status, std::string message, std::string param = {}, std::string type = "invalid_request_error",
+           std::string code = {})
+      : std::runtime_error(std::move(message)), status(status), type(std::move(type)), param(std::move(param)),
+        code(std::move(code)) {}
+  nlohmann::json body() const {
+    nlohmann::json e = {{"message", what()}, {"type", type}, {"param", nullptr}, {"code", nullptr}};
+    if (!param.empty()) e["param"] = param;
+    if (!code.empty()) e["code"] = code;
+    return {{"error", e}};
+  }
+};
+
+// JSON as the server sends it: bytes that are not UTF-8 (a request's own, quoted back in an error;
+// a piece of a character streamed early) become U+FFFD instead of failing the response.
+inline std::string json_text(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+
+}  // namespace wsd::serve

@@ -1,0 +1,136 @@
+#pragma once
+// OpenAI's chat completion objects for WSD answers, each built in one place: the response, a
+// stream's chunks (text, the switch marker, the last chunk with its finish reason and trace), the
+// usage, an answer's error, and a server-sent event; the WSD trace goes under "wsd".
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "wsd/core/result.hpp"
+#include "wsd/serve/api_error.hpp"
+
+namespace wsd::serve {
+
+// The finish reason OpenAI names: "length" when the answer ran into max_tokens, else "stop".
+inline std::string finish_reason(const Result& r) { return ended_by_max_tokens(r) ? "length" : "stop"; }
+
+// The threshold the answer's rule judged by, if it has one.
+inline nlohmann::json threshold_of(const Result& r) {
+  for (const auto& s : r.config)
+    if (s.name == "threshold")
+      if (const double* v = std::get_if<double>(&s.value)) return *v;
+  return nullptr;
+}
+
+// The WSD trace of one answer, as the response's "wsd" object.
+inline nlohmann::json trace_json(const Result& r) {
+  return {{"switch_index", r.accept_index},
+          {"switch_reason", to_string(r.reason)},
+          {"drafted_text", r.accepted_text},
+          {"continuation_text", r.continuation_text},
+          {"p", r.probs},
+          {"threshold", threshold_of(r)},
+          {"tokens", {{"weak", r.weak_tokens}, {"strong_read", r.strong_processed}, {"strong_written", r.strong_generated}}},
+          {"seconds", {{"weak", r.timing.weak_s}, {"strong", r.timing.strong_s}, {"total", r.timing.total_s}}}};
+}
+
+// The text of an answer without its answer prefix (the client sent that part).
+inline std::string answer_text(const Result& r) {
+  return r.text.starts_with(r.answer_prefix) ? r.text.substr(r.answer_prefix.size()) : r.text;
+}
+
+
+// What every object of one completion repeats: its id, creation time and model.
+struct Completion {
+  std::string id;
+  std::int64_t created = 0;  // seconds since the epoch
+  std::string model;
+
+  static Completion now(std::string id, std::string model) {
+    const auto t = std::chrono::system_clock::now().time_since_epoch();
+    return {std::move(id), std::chrono::duration_cast<std::chrono::seconds>(t).count(), std::move(model)};
+  }
+
+  nlohmann::json head(const char* object) const {
+    return {{"id", id}, {"object", object}, {"created", created}, {"model", model}};
+  }
+
+  // A stream's chunk for choice i: a delta ({"content": ...}) and a finish reason (null until the last).
+  nlohmann::json chunk(std::size_t i, nlohmann::json delta, nlohmann::json finish = nullptr) const {
+    nlohmann::json c = head("chat.completion.chunk");
+    c["choices"] = nlohmann::json::array({{{"index", i}, {"delta", std::move(delta)}, {"finish_reason", std::move(finish)}}});
+    return c;
+  }
+  // The chunk that marks where the base model took over choice i: {"wsd": {"event": "switch"}}.
+  nlohmann::json switch_chunk(std::size_t i) const {
+    nlohmann::json c = chunk(i, nlohmann::json::object());
+    c["wsd"] = {{"event", "switch"}};
+    return c;
+  }
+  // Choice i's last chunk: its finish reason and its trace.
+  nlohmann::json final_chunk(std::size_t i, const Result& r) const {
+    nlohmann::json c = chunk(i, nlohmann::json::object(), finish_reason(r));
+    c["wsd"] = trace_json(r);
+    return c;
+  }
+  // The chunk with the usage after every choice's last (stream_options.include_usage).
+  nlohmann::json usage_chunk(std::size_t prompt_tokens, std::size_t completion_tokens) const {
+    nlohmann::json c = head("chat.completion.chunk");
+    c["choices"] = nlohmann::json::array();
+    c["usage"] = usage(prompt_tokens, completion_tokens);
+    return c;
+  }
+  // The response to a request that did not stream: every choice, the usage, the traces.
+  nlohmann::json response(std::span<const Result> results, std::size_t prompt_tokens) const {
+    nlohmann::json choices = nlohmann::json::array(), traces = nlohmann::json::array();
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      const Result& r = results[i];
+      choices.push_back({{"index", i},
+                         {"message", {{"role", "assistant"}, {"content", answer_text(r)}}},
+                         {"logprobs", nullptr},
+                         {"finish_reason", finish_reason(r)}});
+      traces.push_back(trace_json(r));
+    }
+    nlohmann::json out = head("chat.completion");
+    out["choices"] = std::move(choices);
+    out["usage"] = usage(prompt_tokens, completion_tokens(results));
+    out["wsd"] = results.size() == 1 ? traces[0] : nlohmann::json{{"choices", traces}};
+    return out;
+  }
+
+  static nlohmann::json usage(std::size_t prompt_tokens, std::size_t completion_tokens) {
+    return {{"prompt_tokens", prompt_tokens},
+            {"completion_tokens", completion_tokens},
+            {"total_tokens", prompt_tokens + completion_tokens}};
+  }
+  static std::size_t completion_tokens(std::span<const Result> results) {
+    std::size_t n = 0;
+    for (const auto& r : results) n += answer_tokens(r);
+    return n;
+  }
+};
+
+// An answer that failed, as the error a client gets (500, its message).
+inline ApiError answer_error(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    return ApiError(500, x.what(), "", "server_error");
+  } catch (...) {
+    return ApiError(500, "unknown error", "", "server_error");
+  }
+}
+
+// One server-sent event: "data: JSON" and a blank line.
+inline std::string sse(const nlohmann::json& j) { return "data: " + json_text(j) + "\n\n"; }
+inline constexpr std::string_view kSseDone = "data: [DONE]\n\n";
+
+}  // namespace wsd::serve
