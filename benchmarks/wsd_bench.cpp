@@ -546,7 +546,7 @@ int main(int argc, char** argv) {
         report["server"] = {{"url", server->url()}, {"model", server->model()},
                             {"kind", server->kind() == wsd::OpenAIServer::Kind::vllm ? "vllm" : "llama-cpp-python"}};
         sections["server"] = throughput(
-            [&](std::size_t n) { return std::make_unique<wsd::LlamaHttpPair>(weak_model, server, n, cfg.continuation); },
+            [&](std::size_t n) { return std::make_unique<wsd::LlamaHttpPair>(weak_model, server, n); },
             prompts, cfg, parallels, repeats, json(), "server");
       }
       report["throughput"] = sections;

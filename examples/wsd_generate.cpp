@@ -185,7 +185,7 @@ int main(int argc, char** argv) {
     wsd::LlamaOptions opts;
     opts.threads = threads;
     opts.context = context;
-    wsd::tools::OpenedPair opened = wsd::tools::open_pair(models, placement, server_flags, opts, parallel, cfg.continuation);
+    wsd::tools::OpenedPair opened = wsd::tools::open_pair(models, placement, server_flags, opts, parallel);
     cfg.shared_vocabulary = shared == "yes" || (shared == "auto" && opened.same_vocabulary);
 
     std::unique_ptr<wsd::ResultWriter> writer;
@@ -227,7 +227,6 @@ int main(int argc, char** argv) {
     auto run = [&](auto& pairs) {
       for (sample = 0; sample < samples; ++sample) {
         const wsd::Config sample_cfg = wsd::sample_config(cfg, sample);
-        if constexpr (requires { pairs.set_sampling(sample_cfg.continuation); }) pairs.set_sampling(sample_cfg.continuation);
         auto decoders = pairs.decoders(sample_cfg, wsd::samplers(sample_cfg));
         const auto& list = todo[sample];
         if (show && parallel == 1) {  // one at a time, streamed as it is written

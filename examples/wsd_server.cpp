@@ -246,7 +246,7 @@ int main(int argc, char** argv) {
     opts.context = context;
     wsd::tools::OpenedPair opened;
     try {
-      opened = wsd::tools::open_pair(pair_flags, placement, strong_server, opts, parallel, base.continuation);
+      opened = wsd::tools::open_pair(pair_flags, placement, strong_server, opts, parallel);
     } catch (...) {
       svr.stop();
       http.join();

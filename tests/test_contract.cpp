@@ -253,3 +253,26 @@ TEST_CASE("the weak model alone writes the whole answer, streamed as it is writt
   CHECK(r.strong_processed == 0);
   CHECK(r.accept_index == -1);
 }
+
+TEST_CASE("a scoring sequence samples as the configuration says: make_decoder tells it (set_sampling)", "[contract][sampling]") {
+  int differs_from_greedy = 0;
+  for (std::uint64_t seed = 1; seed <= 8; ++seed) {
+    wsd::Config cfg = long_answer();
+    cfg.switch_args["threshold"] = 0.9;  // an early switch: the continuation is most of the answer
+    cfg.continuation = {.temperature = 1.2, .seed = seed};
+    auto weak = weak_model(), full_row = strong_model();
+    const wsd::Result expected = wsd::make_decoder(weak, full_row, cfg).decode_online(kTea);  // FullRowScorer + Sampler
+    auto weak2 = weak_model();
+    toy::ToyScorer scorer(toy::Vocabulary::words(), {8, 4.0, 0.5, -3.0});  // built greedy
+    const wsd::Result got = wsd::make_decoder(weak2, scorer, cfg).decode_online(kTea);
+    INFO("seed " << seed);
+    CHECK(got.text == expected.text);
+    CHECK(got.continuation_tokens == expected.continuation_tokens);
+    auto weak3 = weak_model();
+    toy::ToyScorer greedy(toy::Vocabulary::words(), {8, 4.0, 0.5, -3.0});
+    wsd::Config greedy_cfg = cfg;
+    greedy_cfg.continuation = {};
+    differs_from_greedy += wsd::make_decoder(weak3, greedy, greedy_cfg).decode_online(kTea).text != got.text;
+  }
+  CHECK(differs_from_greedy >= 4);  // the sampling was used, not the scorer's own greedy one
+}

@@ -229,6 +229,8 @@ class ToyScorer {
     return out;
   }
 
+  void set_sampling(const wsd::SamplingParams& params) { sampler_ = wsd::Sampler(params); }
+
   wsd::WriteEnd write(std::span<const Token> context, std::size_t max_tokens, const wsd::TokenCallback& on_token) {
     std::vector<Token> all(context.begin(), context.end());
     for (std::size_t written = 0; written < max_tokens; ++written) {

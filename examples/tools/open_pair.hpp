@@ -23,9 +23,9 @@ struct OpenedPair {
   bool remote() const { return pairs.index() == 1; }
 };
 
-// `parallel` slots; a server samples the continuation itself, with `continuation`.
+// `parallel` slots for conversations in flight.
 inline OpenedPair open_pair(const PairFlags& models, const PlacementFlags& placement, const ServerFlags& server,
-                            const LlamaOptions& options, std::size_t parallel, const SamplingParams& continuation) {
+                            const LlamaOptions& options, std::size_t parallel) {
   OpenedPair out;
   auto weak = std::make_shared<const LlamaModel>(models.weak(), placement.weak(options));
   out.weak_name = std::filesystem::path(models.weak()).stem().string();
@@ -34,7 +34,7 @@ inline OpenedPair open_pair(const PairFlags& models, const PlacementFlags& place
     auto strong = server.connect();
     out.strong_name = strong->model();
     out.strong_device = "the server at " + strong->url();
-    out.pairs = std::make_unique<LlamaHttpPair>(std::move(weak), std::move(strong), parallel, continuation);
+    out.pairs = std::make_unique<LlamaHttpPair>(std::move(weak), std::move(strong), parallel);
   } else {
     auto strong = std::make_shared<const LlamaModel>(models.strong(), placement.strong(options));
     out.strong_name = std::filesystem::path(models.strong()).stem().string();

@@ -17,8 +17,9 @@
 
 namespace wsd {
 
-// The samplers of the two sides (the strong one is used only with a full-row provider: a
-// ScoringSequence samples with its own). Any TokenSampler, e.g. min-p or a grammar.
+// The samplers of the two sides: any TokenSampler, e.g. min-p or a grammar, with a full-row strong
+// provider; a ScoringSequence samples itself and is given the strong sampler's parameters
+// (set_sampling), so its sampler must be a wsd::Sampler.
 template <TokenSampler WeakSampler = Sampler, TokenSampler StrongSampler = Sampler>
 struct Samplers {
   WeakSampler weak;
@@ -34,14 +35,19 @@ inline Samplers<> samplers(const Config& config) { return {Sampler(config.draft)
 template <class S>
 concept StrongSide = LogitsProvider<S> || ScoringSequence<S>;
 
-// The strong side as the decoder sees it: a full-row provider through FullRowScorer, or a
-// ScoringSequence used as it is (held by reference).
+// The strong side as the decoder sees it: a full-row provider through FullRowScorer with the
+// sampler, or a ScoringSequence (held by reference) told the sampler's parameters.
 template <StrongSide Strong, TokenSampler S>
 auto strong_sequence(Strong& strong, S sampler) {
-  if constexpr (ScoringSequence<Strong>)
+  if constexpr (ScoringSequence<Strong>) {
+    static_assert(std::same_as<S, Sampler>,
+                  "a ScoringSequence samples itself: its strong sampler must be a wsd::Sampler, whose SamplingParams "
+                  "it is given (set_sampling)");
+    strong.set_sampling(sampler.params());
     return std::ref(strong);
-  else
+  } else {
     return FullRowScorer<Strong, S>(strong, std::move(sampler));
+  }
 }
 
 // The decoder over two models with the given rule object and samplers; the configuration gives

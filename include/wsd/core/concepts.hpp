@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "wsd/core/logits.hpp"
+#include "wsd/core/sampling_params.hpp"
 #include "wsd/core/stream.hpp"
 #include "wsd/core/task.hpp"
 #include "wsd/core/types.hpp"
@@ -93,14 +94,17 @@ using TokenCallback = std::function<bool(Token)>;
 // call below may return); write(context, max_tokens, on_token)
 // samples tokens after the context with its own sampler, one on_token call each, until on_token
 // returns false, max_tokens were written or (engines that stop by themselves) end of generation;
-// reset() starts a new response (its sampler's seed; a stateful one may also drop its cache).
-// Stateful implementations share the prefix the context has in common with what they hold.
+// set_sampling(params) is how write() samples (make_decoder gives it the configuration's
+// continuation sampling); reset() starts a new response (its sampler's seed; a stateful one may
+// also drop its cache). Stateful implementations share the prefix the context has in common with
+// what they hold.
 template <class S>
 concept ScoringSequence = Vocabulary<S> && requires(S& s, std::span<const Token> context,
                                                     std::span<const Token> targets, std::size_t n,
-                                                    const TokenCallback& on_token) {
+                                                    const TokenCallback& on_token, const SamplingParams& sampling) {
   { s.score(context, targets) } -> Yields<std::vector<double>>;
   { s.write(context, n, on_token) } -> Yields<WriteEnd>;
+  { s.set_sampling(sampling) };
   { s.reset() };
 };
 

@@ -37,6 +37,15 @@ class FullRowScorer {
     rollback(0);
     sampler_.reset();
   }
+  // The sampling write() uses: a sampler built from the parameters, where the sampler type takes
+  // them (wsd::Sampler); a custom TokenSampler is given to the constructor instead.
+  void set_sampling(const SamplingParams& params) {
+    if constexpr (std::constructible_from<Sampler, SamplingParams>)
+      sampler_ = Sampler(params);
+    else
+      throw ConfigError("FullRowScorer::set_sampling: its sampler is a custom TokenSampler, which takes no "
+                        "SamplingParams (give the sampler to the constructor)");
+  }
 
   // log P(targets[i] | context, targets[..i]) for each i; the cache then holds context + targets.
   Task<std::vector<double>> score(std::span<const Token> context, std::span<const Token> targets) {

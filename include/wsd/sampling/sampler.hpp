@@ -10,57 +10,12 @@
 #include <string>
 #include <vector>
 
-#include "wsd/core/fields.hpp"
+#include "wsd/core/sampling_params.hpp"
 #include "wsd/core/logits.hpp"
 #include "wsd/core/settings.hpp"
 #include "wsd/text/strings.hpp"
 
 namespace wsd {
-
-// How one phase picks its next token; temperature 0 means greedy.
-struct SamplingParams {
-  double temperature = 0.0;         // 0: greedy (argmax)
-  double top_p = 1.0;               // nucleus mass kept, in (0, 1]
-  int top_k = 0;                    // 0: no top-k cut
-  std::uint64_t seed = 0;           // the same seed gives the same tokens
-  double repetition_penalty = 1.0;  // > 1 lowers the logits of tokens already written (1: off, as the reference)
-  bool greedy() const { return temperature <= 0.0; }
-  bool operator==(const SamplingParams&) const = default;
-  // For the trace: the four the reference has, and the penalty when one is set.
-  void describe(Settings& out) const {
-    out.push_back({"temperature", temperature});
-    out.push_back({"top_p", top_p});
-    out.push_back({"top_k", std::int64_t{top_k}});
-    out.push_back({"seed", std::uint64_t{seed}});
-    if (repetition_penalty != 1.0) out.push_back({"repetition_penalty", repetition_penalty});
-  }
-};
-
-// The sampling parameters described once (core/fields.hpp); a configuration nests them as
-// "draft.*" and "continuation.*".
-inline std::span<const Field<SamplingParams>> sampling_fields() {
-  using K = FieldKind;
-  constexpr double inf = std::numeric_limits<double>::infinity();
-  static const std::vector<Field<SamplingParams>> list = {
-      member_field(&SamplingParams::temperature, {.name = "temperature", .flag = "temperature",
-                                                  .help = "temperature (0: greedy)", .kind = K::real,
-                                                  .range = {.min = 0, .max = inf, .max_open = true}}),
-      member_field(&SamplingParams::top_p, {.name = "top_p", .flag = "top-p", .help = "nucleus mass kept",
-                                            .kind = K::real, .range = {.min = 0, .max = 1, .min_open = true}}),
-      member_field(&SamplingParams::top_k, {.name = "top_k", .flag = "top-k", .help = "top-k (0: off)", .kind = K::count,
-                                            .range = {.min = 0, .max = std::numeric_limits<int>::max()}}),
-      member_field(&SamplingParams::seed, {.name = "seed", .flag = "seed", .help = "random seed", .kind = K::count,
-                                           .range = {.min = 0}}),
-      member_field(&SamplingParams::repetition_penalty,
-                   {.name = "repetition_penalty", .flag = "repetition-penalty",
-                    .help = "lowers the logits of tokens already written (1: off, as the reference; base models loop)",
-                    .kind = K::real, .range = {.min = 0, .max = inf, .min_open = true, .max_open = true}}),
-  };
-  return list;
-}
-
-// Throws ConfigError naming `where` (e.g. "draft") and the field when a value is out of range.
-inline void validate(const SamplingParams& s, const std::string& where) { check_fields(sampling_fields(), s, where); }
 
 // The repetition penalty (CTRL's rule, as Hugging Face applies it) over one row: each token in
 // `written` once, a positive logit divided by the penalty, a negative one multiplied.

@@ -46,9 +46,8 @@ struct ConfigSamplers {
 
 // The service over `Pairs` (anything with size(), weak(i), strong(i): LlamaPairSequences,
 // LlamaHttpPair, your own), its slots run by one DecodeLoop started at once. A decoder is made
-// per request over its slot's two sequences, with the samplers `samplers_of(config)` returns; a
-// strong sequence with set_sampling (a server that samples) gets the request's continuation
-// sampling first.
+// per request over its slot's two sequences, with the samplers `samplers_of(config)` returns (a
+// scoring sequence, e.g. a server, is told the continuation's sampling by make_decoder).
 template <class Pairs, class SamplersOf = ConfigSamplers>
 class PairLoop final : public PairService {
   using Weak = std::remove_reference_t<decltype(std::declval<Pairs&>().weak(0))>;
@@ -93,8 +92,6 @@ class PairLoop final : public PairService {
   static Task<std::optional<Result>> answer(Slot& slot, Config config, SamplersOf samplers_of, Conversation c,
                                             Stream stream, std::stop_token stop) {
     stream.cancel = std::move(stop);
-    if constexpr (requires { slot.strong.get().set_sampling(config.continuation); })
-      slot.strong.get().set_sampling(config.continuation);
     auto decoder = make_decoder(slot.weak.get(), slot.strong.get(), config, samplers_of(config));
     co_return co_await decoder.decode_task(c, std::move(stream));
   }

@@ -14,14 +14,13 @@ namespace wsd {
 
 class LlamaHttpPair {
  public:
-  // `sampling`: the strong model's (the server samples); config.continuation in the tools.
-  LlamaHttpPair(std::shared_ptr<const LlamaModel> weak, std::shared_ptr<const OpenAIServer> strong, std::size_t n,
-                SamplingParams sampling)
+  // The server samples the continuation as each decoder tells it (make_decoder: the configuration's).
+  LlamaHttpPair(std::shared_ptr<const LlamaModel> weak, std::shared_ptr<const OpenAIServer> strong, std::size_t n)
       : weak_context_(std::make_shared<LlamaContext>(std::move(weak), n)),
         server_(std::move(strong)) {
     for (std::size_t i = 0; i < n; ++i) {
       weak_.emplace_back(weak_context_, i);
-      strong_.emplace_back(server_, sampling);
+      strong_.emplace_back(server_);
     }
   }
   LlamaHttpPair(const LlamaHttpPair&) = delete;
@@ -31,10 +30,6 @@ class LlamaHttpPair {
   LlamaSequence& weak(std::size_t i) { return weak_.at(i); }
   OpenAISequence& strong(std::size_t i) { return strong_.at(i); }
   const OpenAIServer& server() const { return *server_; }
-  // The server's sampling for the next answers (e.g. another sample's seed).
-  void set_sampling(const SamplingParams& sampling) {
-    for (auto& s : strong_) s.set_sampling(sampling);
-  }
 
   template <class... Args>
   auto decoders(const Args&... args) {
