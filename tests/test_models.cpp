@@ -265,6 +265,6 @@ TEST_CASE("an answer prefix on the real models: continued, not drafted, online e
   // The weak model was prompted with its chat template, then the prefix; the strong one likewise.
   const auto weak_prompt = weak.apply_chat_template(wsd::without_answer_prefix(c));
   CHECK(weak_prompt.ends_with("<|im_start|>assistant\n"));
-  CHECK(decoder.strong().prompt(c).text.ends_with("\n\n[Assistant]\n" + offline.answer_prefix));
+  CHECK(wsd::run_now(decoder.strong().prompt(c)).text.ends_with("\n\n[Assistant]\n" + offline.answer_prefix));
   CHECK(offline.weak_tokens <= cfg.draft_max_tokens + 1);
 }

@@ -60,7 +60,7 @@ wsd::Result run(const Case& c, wsd::Mode mode) {
   auto r = mode == wsd::Mode::online ? decoder.decode_online(c.conversation) : decoder.decode_offline(c.conversation);
   if (mode == wsd::Mode::online) {
     // The strong model's cache holds prompt + accepted draft + continuation (bar the last token).
-    auto expected = decoder.strong().prompt(c.conversation).tokens;
+    auto expected = wsd::run_now(decoder.strong().prompt(c.conversation)).tokens;
     const auto& accepted = r.draft_tokens;
     expected.insert(expected.end(), accepted.begin(), accepted.end());
     expected.insert(expected.end(), r.continuation_tokens.begin(), r.continuation_tokens.end());
@@ -244,11 +244,12 @@ TEST_CASE("an answer prefix is part of the answer and not drafted: online equals
     // The judged tokens are the draft's, after the prompt that ends with the prefix.
     Pair p = providers(c);
     auto decoder = wsd::make_decoder(p.weak, p.strong, c.config);
-    const auto prompt = decoder.strong().prompt(c.conversation);
+    const auto prompt = wsd::run_now(decoder.strong().prompt(c.conversation));
     CHECK(prompt.text.ends_with("\n\n[Assistant]\n" + prefix));
     CHECK(offline.probs.size() == offline.draft_tokens.size());
     if (!c.different_vocabularies) continue;  // ids passed through: the drafted tokens are the weak ones
-    const auto bridged = decoder.strong().bridge(prompt, wsd::DraftView{offline.draft_text, {}, offline.draft_text.size(), 0, true});
+    const auto bridged =
+        wsd::run_now(decoder.strong().bridge(prompt, wsd::DraftView{offline.draft_text, {}, offline.draft_text.size(), 0, true}));
     CHECK(bridged.prompt_tokens == prompt.tokens.size());
     CHECK(std::equal(offline.draft_tokens.begin(), offline.draft_tokens.end(), bridged.tokens.begin() + bridged.prompt_tokens,
                      bridged.tokens.end()));

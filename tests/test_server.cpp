@@ -85,7 +85,7 @@ TEST_CASE("the strong model on llama-cpp-python's server: the same switch and te
            a.continuation_tokens[i] == b.continuation_tokens[i])
       ++i;
     REQUIRE(i < std::min(a.continuation_tokens.size(), b.continuation_tokens.size()));
-    std::vector<wsd::Token> context = in_process.strong().prompt(c).tokens;
+    std::vector<wsd::Token> context = wsd::run_now(in_process.strong().prompt(c)).tokens;
     context.insert(context.end(), b.draft_tokens.begin(), b.draft_tokens.begin() + (b.accept_index + 1));
     context.insert(context.end(), b.continuation_tokens.begin(), b.continuation_tokens.begin() + static_cast<long>(i));
     wsd::FullRowScorer scorer(local);

@@ -18,23 +18,25 @@
 
 namespace wsd {
 
-// A model's vocabulary: its size, special tokens, and text <-> tokens (const and thread-safe).
+// A model's tokenizer: special tokens and text <-> tokens (const and thread-safe). Each call but
+// special_tokens may return an awaitable of its result, as a tokenizer on a server does; the
+// strong side awaits them, never blocking a loop.
 template <class V>
-concept Vocabulary = requires(const V& v, std::span<const Token> tokens, std::string_view text, Token token) {
-  { v.vocab_size() } -> std::convertible_to<std::size_t>;
+concept Tokenizer = requires(const V& v, std::span<const Token> tokens, std::string_view text, Token token) {
   { v.special_tokens() } -> std::convertible_to<SpecialTokens>;
-  { v.tokenize(text) } -> std::same_as<std::vector<Token>>;      // parses special-token text, adds no BOS
-  { v.token_text(token) } -> std::convertible_to<std::string>;   // the token's bytes, specials rendered
-  { v.detokenize(tokens) } -> std::same_as<std::string>;         // text of tokens, specials skipped
+  { v.tokenize(text) } -> Yields<std::vector<Token>>;    // parses special-token text, adds no BOS
+  { v.token_text(token) } -> Yields<std::string>;        // the token's bytes, specials rendered
+  { v.detokenize(tokens) } -> Yields<std::string>;       // text of tokens, specials skipped
 };
 
-// A vocabulary that is away (a server's tokenizer): prepare(text), awaited, fetches what
-// tokenize(text) and token_text() of its tokens need so that they answer from memory, and
-// detokenize_async(tokens) is detokenize awaited; the strong model awaits them, never blocking a loop.
+// A vocabulary at hand: a Tokenizer that answers at once, and its size (what a full-vocabulary
+// logits row spans).
 template <class V>
-concept RemoteVocabulary = Vocabulary<V> && requires(const V& v, std::string text, std::vector<Token> tokens) {
-  { v.prepare(text) } -> Awaitable;
-  { v.detokenize_async(tokens) } -> Yields<std::string>;
+concept Vocabulary = Tokenizer<V> && requires(const V& v, std::span<const Token> tokens, std::string_view text, Token token) {
+  { v.vocab_size() } -> std::convertible_to<std::size_t>;
+  { v.tokenize(text) } -> std::same_as<std::vector<Token>>;
+  { v.token_text(token) } -> std::convertible_to<std::string>;
+  { v.detokenize(tokens) } -> std::same_as<std::string>;
 };
 
 // One sequence of a model behind a KV cache: append(tokens, rows) -> the full-vocabulary logits
@@ -89,7 +91,8 @@ concept TokenSampler = requires(S& s, const float* row, std::size_t vocab) {
 // Called with each token a model writes; returns false to stop the writing there.
 using TokenCallback = std::function<bool(Token)>;
 
-// The strong side in the paper's terms, over one sequence: score(context, targets) -> log P of
+// The strong side in the paper's terms, over one sequence: a Tokenizer (no vocabulary size: it
+// returns log-probabilities, not rows), score(context, targets) -> log P of
 // each target after the context and the targets before it (or an awaitable of them, as every
 // call below may return); write(context, max_tokens, on_token)
 // samples tokens after the context with its own sampler, one on_token call each, until on_token
@@ -99,7 +102,7 @@ using TokenCallback = std::function<bool(Token)>;
 // also drop its cache). Stateful implementations share the prefix the context has in common with
 // what they hold.
 template <class S>
-concept ScoringSequence = Vocabulary<S> && requires(S& s, std::span<const Token> context,
+concept ScoringSequence = Tokenizer<S> && requires(S& s, std::span<const Token> context,
                                                     std::span<const Token> targets, std::size_t n,
                                                     const TokenCallback& on_token, const SamplingParams& sampling) {
   { s.score(context, targets) } -> Yields<std::vector<double>>;

@@ -2,9 +2,9 @@
 // The strong (base) model as the decoder drives it: its prompt, the bridge from a draft to its
 // tokens, probabilities of drafted tokens, and the continuation with stop strings and streaming.
 // It talks to the model through the scoring contract (ScoringSequence) only, and owns its
-// parameters (prompt template, stop strings, shared vocabulary; the sequence's sampler). With a
-// tokenizer on a server (RemoteVocabulary) its prompt, bridge and detokenize are Tasks that await
-// the tokenizer's requests first, so that an engine loop is never held up by one.
+// parameters (prompt template, stop strings, shared vocabulary; the sequence's sampler). Its
+// tokenizer's calls are awaited like the model's (a tokenizer on a server answers with a Task), so
+// an engine loop is never held up by one.
 #include <cmath>
 #include <cstddef>
 #include <functional>
@@ -45,25 +45,20 @@ class StrongModel {
   StrongModel& operator=(const StrongModel&) = delete;
   StrongModel(StrongModel&&) noexcept = default;
 
-  // The prompt's text and its tokens (BOS first).
-  auto prompt(const Conversation& conversation) const {
+  // The prompt's text and its tokens (BOS first). The conversation must outlive the task.
+  Task<StrongPrompt> prompt(const Conversation& conversation) const {
     StrongPrompt p;
     p.text = template_.render(conversation);
     p.ends_in_answer_prefix = !answer_prefix(conversation).empty();
-    if constexpr (RemoteVocabulary<Model>) {
-      return tokenized(std::move(p));
-    } else {
-      p.tokens = tokenize_with_bos(model(), p.text);
-      return p;
-    }
+    p.tokens = co_await tokens_with_bos(model(), p.text);
+    co_return p;
   }
 
   // The strong tokens of prompt + draft; by text (different vocabularies) or by id (shared).
-  auto bridge(const StrongPrompt& p, const DraftView& draft) const {
-    if constexpr (RemoteVocabulary<Model>)
-      return bridged(p, draft);
-    else
-      return bridge_now(p, draft);
+  // The prompt and the draft must outlive the task.
+  Task<BridgedDraft> bridge(const StrongPrompt& p, const DraftView& draft) const {
+    if (shared_vocabulary_) co_return bridge_tokens(p, draft);
+    co_return co_await bridged_text(model(), p, draft);
   }
 
   // A new response, or the reference's re-read: the model drops what it holds and reads its
@@ -98,8 +93,7 @@ class StrongModel {
     if constexpr (TextWriter<Model>) {
       const PieceCallback on_piece = [&](std::string_view piece) { return accept_text(piece, out, stream); };
       end = co_await awaited([&] { return model().write_text(context, max_tokens, on_piece); });
-      if constexpr (RemoteVocabulary<Model>) co_await model().prepare(out.text);
-      out.tokens = model().tokenize(out.text);  // the server's tokens of what it wrote
+      out.tokens = co_await awaited([&] { return model().tokenize(out.text); });  // the server's tokens of what it wrote
     } else {
       const TokenCallback on_token = [&](Token t) { return accept_written(t, out, stream); };
       end = co_await awaited([&] { return model().write(context, max_tokens, on_token); });
@@ -110,12 +104,8 @@ class StrongModel {
     co_return out;
   }
 
-  auto detokenize(std::span<const Token> tokens) const {
-    if constexpr (RemoteVocabulary<Model>)
-      return model().detokenize_async(std::vector<Token>(tokens.begin(), tokens.end()));
-    else
-      return model().detokenize(tokens);
-  }
+  // The model's own answer (awaited where it is a Task: the tokens must outlive it).
+  decltype(auto) detokenize(std::span<const Token> tokens) const { return model().detokenize(tokens); }
   const StopStrings& stops() const { return stops_; }
   Model& model() { return sequence_; }  // a reference_wrapper converts to the model it refers to
   const Model& model() const { return sequence_; }
@@ -128,20 +118,6 @@ class StrongModel {
   }
 
  private:
-  // A remote tokenizer's requests awaited first; then the same as in this process.
-  Task<StrongPrompt> tokenized(StrongPrompt p) const {
-    co_await model().prepare(p.text);
-    p.tokens = tokenize_with_bos(model(), p.text);
-    co_return p;
-  }
-  Task<BridgedDraft> bridged(const StrongPrompt& p, const DraftView& draft) const {
-    if (!shared_vocabulary_)
-      if (auto text = bridge_input(p, draft)) co_await model().prepare(std::move(*text));
-    co_return bridge_now(p, draft);
-  }
-  BridgedDraft bridge_now(const StrongPrompt& p, const DraftView& draft) const {
-    return shared_vocabulary_ ? bridge_tokens(p, draft) : bridge_text(model(), p, draft);
-  }
 
   // The model's written token: the end of the answer, or its next piece (checked for stop strings
   // and streamed); false stops the writing.

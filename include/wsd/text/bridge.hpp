@@ -10,22 +10,33 @@
 
 #include "wsd/core/concepts.hpp"
 #include "wsd/core/errors.hpp"
+#include "wsd/core/task.hpp"
 #include "wsd/text/strings.hpp"
 
 namespace wsd {
 
-// Tokenizes text for a provider and puts BOS first unless the text already starts with it,
-// as the reference prepends the BOS string to a prompt that does not begin with it.
-template <Vocabulary Provider>
-std::vector<Token> tokenize_with_bos(const Provider& provider, std::string_view text) {
-  std::vector<Token> tokens = provider.tokenize(text);
-  for (Token t : tokens)
-    if (t < 0 || static_cast<std::size_t>(t) >= provider.vocab_size())
-      throw ProviderError("the tokenizer returned token id " + std::to_string(t) + ", outside its vocabulary of " +
-                          std::to_string(provider.vocab_size()) + " tokens");
-  const auto bos = provider.special_tokens().bos;
+// Tokenizes text for a model and puts BOS first unless the text already starts with it, as the
+// reference prepends the BOS string to a prompt that does not begin with it; awaited (a tokenizer
+// on a server), or tokenize_with_bos at once.
+template <Tokenizer Model>
+Task<std::vector<Token>> tokens_with_bos(const Model& model, std::string text) {
+  std::vector<Token> tokens = co_await awaited([&] { return model.tokenize(text); });
+  for (Token t : tokens) {
+    if constexpr (Vocabulary<Model>) {
+      if (t < 0 || static_cast<std::size_t>(t) >= model.vocab_size())
+        throw ProviderError("the tokenizer returned token id " + std::to_string(t) + ", outside its vocabulary of " +
+                            std::to_string(model.vocab_size()) + " tokens");
+    } else if (t < 0) {
+      throw ProviderError("the tokenizer returned token id " + std::to_string(t) + ", not a token id");
+    }
+  }
+  const auto bos = model.special_tokens().bos;
   if (bos && (tokens.empty() || tokens.front() != *bos)) tokens.insert(tokens.begin(), *bos);
-  return tokens;
+  co_return tokens;
+}
+template <Tokenizer Model>
+std::vector<Token> tokenize_with_bos(const Model& model, std::string_view text) {
+  return run_now(tokens_with_bos(model, std::string(text)));
 }
 
 // Where the final part of a partial draft ends: before the whitespace that precedes its last
@@ -45,55 +56,53 @@ inline std::pair<std::string_view, std::size_t> bridged_draft_text(const StrongP
   return {draft, stripped};
 }
 
-// The text bridge_text tokenizes (prompt + stripped draft), none when the draft is empty: what a
-// remote tokenizer is asked for first (RemoteVocabulary::prepare).
-inline std::optional<std::string> bridge_input(const StrongPrompt& prompt, const DraftView& raw) {
-  const std::string_view draft = bridged_draft_text(prompt, raw).first;
-  if (draft.empty()) return std::nullopt;
-  return prompt.text + std::string(draft);
-}
-
 // Different vocabularies: re-tokenize prompt + draft text as the reference does (draft stripped,
 // the whole right-stripped once the draft has ended; a draft that continues an answer prefix is
 // not left-stripped, as the reference strips prefix + draft as one text) and judge only tokens that
 // end before the stable text end (the settled text, less its last word), or all of them once the
-// draft has ended.
-template <Vocabulary Model>
-BridgedDraft bridge_text(const Model& strong, const StrongPrompt& prompt, const DraftView& raw) {
+// draft has ended. Awaited (a tokenizer on a server: the view must outlive the task), or
+// bridge_text at once.
+template <Tokenizer Model>
+Task<BridgedDraft> bridged_text(const Model& strong, const StrongPrompt& prompt, DraftView raw) {
   const auto [draft, stripped] = bridged_draft_text(prompt, raw);
   BridgedDraft out;
   out.prompt_tokens = prompt.tokens.size();
   if (draft.empty()) {
     out.tokens = prompt.tokens;
-    return out;
+    co_return out;
   }
   std::string full = prompt.text;
   full += draft;
-  out.tokens = tokenize_with_bos(strong, full);
+  out.tokens = co_await tokens_with_bos(strong, std::move(full));
   if (out.tokens.size() < out.prompt_tokens) out.tokens.resize(out.prompt_tokens);  // cannot happen for sane tokenizers
   if (raw.ended) {
     out.stable = out.drafted();
-    return out;
+    co_return out;
   }
   // Byte offsets of drafted tokens are measured from the end of the prompt's share of the text.
   std::size_t prompt_bytes = 0;
   const auto bos = strong.special_tokens().bos;
+  const bool bos_in_text = bos && prompt.text.starts_with(std::string(co_await awaited([&] { return strong.token_text(*bos); })));
   for (std::size_t i = 0; i < out.prompt_tokens; ++i)
-    if (!(i == 0 && bos && out.tokens[0] == *bos && !prompt.text.starts_with(std::string(strong.token_text(*bos)))))
-      prompt_bytes += std::string(strong.token_text(out.tokens[i])).size();
+    if (!(i == 0 && bos && out.tokens[0] == *bos && !bos_in_text))
+      prompt_bytes += std::string(co_await awaited([&] { return strong.token_text(out.tokens[i]); })).size();
   const std::size_t settled = raw.settled_bytes > stripped ? raw.settled_bytes - stripped : 0;
   const std::size_t limit = prompt.text.size() + stable_text_end(draft.substr(0, std::min(settled, draft.size())));
   std::size_t end = prompt_bytes;
   for (std::size_t i = out.prompt_tokens; i < out.tokens.size(); ++i) {
-    end += std::string(strong.token_text(out.tokens[i])).size();
+    end += std::string(co_await awaited([&] { return strong.token_text(out.tokens[i]); })).size();
     if (end > limit) break;
     ++out.stable;
   }
-  return out;
+  co_return out;
+}
+template <Tokenizer Model>
+BridgedDraft bridge_text(const Model& strong, const StrongPrompt& prompt, const DraftView& raw) {
+  return run_now(bridged_text(strong, prompt, raw));
 }
 
 // The same for a draft text with nothing held back by stop strings.
-template <Vocabulary Model>
+template <Tokenizer Model>
 BridgedDraft bridge_text(const Model& strong, const StrongPrompt& prompt, std::string_view draft, bool ended) {
   return bridge_text(strong, prompt, DraftView{draft, {}, draft.size(), 0, ended});
 }

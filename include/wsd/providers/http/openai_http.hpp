@@ -9,8 +9,8 @@
 //   tokens: POST /tokenize, /detokenize (vLLM) or /extras/tokenize, /extras/detokenize (llama-cpp-python).
 // llama-cpp-python takes text prompts only: the text of the tokens to score is checked to tokenize
 // back to exactly those tokens before it is sent. vLLM takes the token ids themselves.
-// Every request is written once, as a coroutine (the *_async calls): awaited from an engine loop
-// it goes through the server's HttpEngine while the loop goes on; the plain calls run it at once.
+// Every request is written once, as a coroutine (a Task): awaited from an engine loop
+// it goes through the server's HttpEngine while the loop goes on; run_now(task) sends it at once.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -68,14 +68,14 @@ class OpenAIServer {
   // Of those, the ones sent at once, blocking their thread (not awaited through an engine loop).
   std::size_t requests_at_once() const { return api_.requests_at_once() + root_.requests_at_once(); }
 
-  // Vocabulary. The server does not publish its vocabulary's size: ids are whatever it returns.
-  std::size_t vocab_size() const { return static_cast<std::size_t>(std::numeric_limits<Token>::max()); }
+  // Tokenizer: each call a Task, awaited (through this server's HttpEngine where an engine loop
+  // runs the awaiting coroutine) or run at once with run_now. The server does not publish its
+  // vocabulary's size: ids are whatever it returns.
   const SpecialTokens& special_tokens() const { return special_; }  // BOS; the server stops at EOS itself
 
   // The server's tokens of text, special-token text parsed, no BOS added (a text tokenized lately:
   // from memory).
-  std::vector<Token> tokenize(std::string_view text) const { return run_now(tokenize_async(std::string(text))); }
-  Task<std::vector<Token>> tokenize_async(std::string text) const {
+  Task<std::vector<Token>> tokenize(std::string text) const {
     if (auto known = recalled_tokens(text)) co_return *known;
     std::vector<Token> tokens = co_await server_tokenize(text);
     remember(tokens, std::move(text));
@@ -83,11 +83,7 @@ class OpenAIServer {
   }
 
   // A token's text (cached): the server's detokenization of it alone.
-  std::string token_text(Token t) const {
-    if (auto known = cached_text(t)) return *known;
-    return run_now(token_text_async(t));
-  }
-  Task<std::string> token_text_async(Token t) const {
+  Task<std::string> token_text(Token t) const {
     if (auto known = cached_text(t)) co_return *known;
     std::vector<Token> one(1, t);  // not a braced temporary in the co_await: GCC 12 cannot
     std::string text = co_await server_detokenize(std::move(one));
@@ -98,32 +94,14 @@ class OpenAIServer {
     co_return text;
   }
 
-  std::string detokenize(std::span<const Token> tokens) const {
-    if (tokens.size() == 1) return token_text(tokens[0]);  // from memory once known
-    return run_now(detokenize_async(std::vector<Token>(tokens.begin(), tokens.end())));
-  }
-  Task<std::string> detokenize_async(std::vector<Token> tokens) const {
-    if (tokens.size() == 1) co_return co_await token_text_async(tokens[0]);
+  Task<std::string> detokenize(std::vector<Token> tokens) const {
+    if (tokens.size() == 1) co_return co_await token_text(tokens[0]);  // from memory once known
     if (tokens.empty()) co_return std::string();
     co_return co_await server_detokenize(std::move(tokens));
   }
 
-  // Fetches, awaited, what tokenize(text) and token_text() of its tokens and of BOS will ask the
-  // server, so that they then answer from memory: a caller on an engine loop awaits this first
-  // and its loop is never held up by a tokenizer request (see RemoteVocabulary).
-  Task<void> prepare(std::string text) const {
-    const std::vector<Token> tokens = co_await tokenize_async(std::move(text));
-    for (Token t : tokens) (void)co_await token_text_async(t);
-    if (special_.bos) (void)co_await token_text_async(*special_.bos);
-  }
-
-  // log P(tokens[i] | tokens[..i]) for the last `targets` tokens, from one echoed completion:
-  // sent at once (score), or awaited (score_async: through this server's HttpEngine when an engine
-  // loop runs the awaiting coroutine, many such requests in flight).
-  std::vector<double> score(std::span<const Token> tokens, std::size_t targets) const {
-    return run_now(score_async(std::vector<Token>(tokens.begin(), tokens.end()), targets));
-  }
-  Task<std::vector<double>> score_async(std::vector<Token> tokens, std::size_t targets) const {
+  // log P(tokens[i] | tokens[..i]) for the last `targets` tokens, from one echoed completion.
+  Task<std::vector<double>> score(std::vector<Token> tokens, std::size_t targets) const {
     if (targets == 0) co_return std::vector<double>{};
     const std::size_t leading = tokens.size() - targets;
     if (leading == 0 || (leading == 1 && special_.bos && tokens[0] == *special_.bos))
@@ -137,13 +115,9 @@ class OpenAIServer {
   }
 
   // Streams what the server writes after the context (up to max_tokens), piece by piece;
-  // on_piece returning false hangs up, which stops the server. At once, or awaited as above.
-  WriteEnd write_text(std::span<const Token> context, std::size_t max_tokens, const SamplingParams& sampling,
-                      const PieceCallback& on_piece) const {
-    return run_now(write_text_async(std::vector<Token>(context.begin(), context.end()), max_tokens, sampling, on_piece));
-  }
-  Task<WriteEnd> write_text_async(std::vector<Token> context, std::size_t max_tokens, SamplingParams sampling,
-                                  const PieceCallback& on_piece) const {
+  // on_piece returning false hangs up, which stops the server. Awaited as above.
+  Task<WriteEnd> write_text(std::vector<Token> context, std::size_t max_tokens, SamplingParams sampling,
+                            const PieceCallback& on_piece) const {
     if (max_tokens == 0) co_return WriteEnd::length;
     nlohmann::json body = co_await completion_body(context, max_tokens);
     add_sampling(body, sampling);
@@ -436,21 +410,12 @@ class OpenAISequence {
   explicit OpenAISequence(std::shared_ptr<const OpenAIServer> server, SamplingParams sampling = {})
       : server_(std::move(server)), sampling_(sampling) {}
 
-  std::size_t vocab_size() const { return server_->vocab_size(); }
+  // Tokenizer (the server's; each call a Task the strong model awaits).
   const SpecialTokens& special_tokens() const { return server_->special_tokens(); }
-  std::vector<Token> tokenize(std::string_view text) const {
-    return server_->tokenize(text);
-  }
-  std::string token_text(Token t) const {
-    return server_->token_text(t);
-  }
-  std::string detokenize(std::span<const Token> tokens) const {
-    return server_->detokenize(tokens);
-  }
-  // The tokenizer's requests awaited (RemoteVocabulary): see OpenAIServer::prepare.
-  Task<void> prepare(std::string text) const { return server_->prepare(std::move(text)); }
-  Task<std::string> detokenize_async(std::vector<Token> tokens) const {
-    return server_->detokenize_async(std::move(tokens));
+  Task<std::vector<Token>> tokenize(std::string_view text) const { return server_->tokenize(std::string(text)); }
+  Task<std::string> token_text(Token t) const { return server_->token_text(t); }
+  Task<std::string> detokenize(std::span<const Token> tokens) const {
+    return server_->detokenize(std::vector<Token>(tokens.begin(), tokens.end()));
   }
 
   // Awaited: sent through the server's HttpEngine by the engine loop running the decoder (many
@@ -458,12 +423,12 @@ class OpenAISequence {
   Task<std::vector<double>> score(std::span<const Token> context, std::span<const Token> targets) {
     std::vector<Token> all(context.begin(), context.end());
     all.insert(all.end(), targets.begin(), targets.end());
-    co_return co_await server_->score_async(std::move(all), targets.size());
+    co_return co_await server_->score(std::move(all), targets.size());
   }
 
   // The server's stream as it comes (what StrongModel uses: see TextWriter).
   Task<WriteEnd> write_text(std::span<const Token> context, std::size_t max_tokens, const PieceCallback& on_piece) {
-    co_return co_await server_->write_text_async(std::vector<Token>(context.begin(), context.end()), max_tokens,
+    co_return co_await server_->write_text(std::vector<Token>(context.begin(), context.end()), max_tokens,
                                                  sampling_, on_piece);
   }
 
@@ -476,7 +441,7 @@ class OpenAISequence {
       return true;
     };
     const WriteEnd end = co_await write_text(context, max_tokens, collect);
-    const std::vector<Token> tokens = co_await server_->tokenize_async(text);
+    const std::vector<Token> tokens = co_await server_->tokenize(text);
     for (Token t : tokens)
       if (!on_token(t)) co_return WriteEnd::callback;
     co_return end;
