@@ -30,7 +30,7 @@ std::vector<float> rows(const std::string& path, wsd::LlamaOptions options, cons
     const std::size_t n = i < calls.size() ? std::min(calls[i], tokens.size() - at) : tokens.size() - at;
     std::vector<std::size_t> wanted(n);
     for (std::size_t r = 0; r < n; ++r) wanted[r] = r;
-    const wsd::LogitsBlock b = seq.append(std::span<const wsd::Token>(tokens).subspan(at, n), wanted);
+    const wsd::LogitsBlock b = wsd::run_now(seq.append(std::span<const wsd::Token>(tokens).subspan(at, n), wanted));
     out.insert(out.end(), b.data, b.data + n * b.vocab);
     at += n;
   }
@@ -77,7 +77,7 @@ void decode_table_row(const std::vector<wsd::Conversation>& prompts, int gpu_lay
   std::size_t same_text = 0, same_switch = 0;
   double largest = 0.0;
   for (const auto& c : prompts) {
-    const wsd::Result off = decoder.decode_offline(c), on = decoder.decode_online(c);
+    const wsd::Result off = decoder.decode(c, wsd::Mode::offline), on = decoder.decode(c, wsd::Mode::online);
     same_text += on.text == off.text;
     same_switch += on.accept_index == off.accept_index;
     for (std::size_t k = 0; k < std::min(on.probs.size(), off.probs.size()); ++k)

@@ -62,12 +62,12 @@ struct Pass {
 double provider_tok_s(wsd::LlamaSequence& p, const std::vector<wsd::Token>& prompt, std::size_t n_tokens) {
   p.rollback(0);
   const std::size_t last = prompt.size() - 1, row = 0;
-  wsd::LogitsBlock block = p.append(prompt, std::span<const std::size_t>(&last, 1));
+  wsd::LogitsBlock block = wsd::run_now(p.append(prompt, std::span<const std::size_t>(&last, 1)));
   wsd::Sampler greedy;
   const auto t0 = wsd::Clock::now();
   for (std::size_t i = 0; i < n_tokens; ++i) {
     const wsd::Token t = greedy.sample(block.row(block.rows - 1), block.vocab);
-    block = p.append(std::span<const wsd::Token>(&t, 1), std::span<const std::size_t>(&row, 1));
+    block = wsd::run_now(p.append(std::span<const wsd::Token>(&t, 1), std::span<const std::size_t>(&row, 1)));
   }
   const double tok_s = static_cast<double>(n_tokens) / seconds_since(t0);
   p.rollback(0);
@@ -86,7 +86,7 @@ json provider_overhead(wsd::LlamaSequence& p, std::size_t n_tokens, int repeats)
       p.rollback(0);
       llama_context* ctx = p.context();
       const std::size_t last = prompt.size() - 1;
-      p.append(prompt, std::span<const std::size_t>(&last, 1));  // same prompt state for both loops
+      wsd::run_now(p.append(prompt, std::span<const std::size_t>(&last, 1)));  // same prompt state for both loops
       llama_batch b = llama_batch_init(1, 0, 1);
       const auto t0 = wsd::Clock::now();
       const float* logits = llama_get_logits_ith(ctx, -1);
@@ -132,7 +132,7 @@ json per_token_costs(wsd::LlamaSequence& weak, wsd::LlamaSequence& strong, doubl
       std::vector<std::size_t> rows(end - begin);
       std::iota(rows.begin(), rows.end(), std::size_t{0});
       const wsd::LogitsBlock block =
-          strong.append(std::span<const wsd::Token>(tokens.data() + begin, end - begin), rows);
+          wsd::run_now(strong.append(std::span<const wsd::Token>(tokens.data() + begin, end - begin), rows));
       for (std::size_t r = 0; r < block.rows; ++r) benchmark_sink += wsd::log_sum_exp(block.row(r), block.vocab);
     }
     read_ms.push_back(1000.0 * seconds_since(t0) / static_cast<double>(tokens.size()));
@@ -142,7 +142,7 @@ json per_token_costs(wsd::LlamaSequence& weak, wsd::LlamaSequence& strong, doubl
     strong.rollback(0);
     const std::size_t last = tokens.size() - 1;
     const auto t0 = wsd::Clock::now();
-    strong.append(tokens, std::span<const std::size_t>(&last, 1));
+    wsd::run_now(strong.append(tokens, std::span<const std::size_t>(&last, 1)));
     prefill_ms.push_back(1000.0 * seconds_since(t0) / static_cast<double>(tokens.size()));
   }
   strong.rollback(0);
@@ -501,10 +501,10 @@ int main(int argc, char** argv) {
         auto decoder = wsd::make_decoder(weak, strong, cfg, wsd::samplers(cfg));
         auto alone = wsd::make_decoder(weak, strong, wsd::ImmediateSwitch{}, cfg, wsd::samplers(cfg));
         Passes passes;
-        run_mode(passes, "offline", prompts, repeats, [&](const wsd::Conversation& c) { return decoder.decode_offline(c); });
-        run_mode(passes, "online", prompts, repeats, [&](const wsd::Conversation& c) { return decoder.decode_online(c); });
-        run_mode(passes, "strong-only", prompts, repeats, [&](const wsd::Conversation& c) { return alone.decode_online(c); });
-        run_mode(passes, "weak-only", prompts, repeats, [&](const wsd::Conversation& c) { return decoder.decode_weak_only(c); });
+        run_mode(passes, "offline", prompts, repeats, [&](const wsd::Conversation& c) { return decoder.decode(c, wsd::Mode::offline); });
+        run_mode(passes, "online", prompts, repeats, [&](const wsd::Conversation& c) { return decoder.decode(c, wsd::Mode::online); });
+        run_mode(passes, "strong-only", prompts, repeats, [&](const wsd::Conversation& c) { return alone.decode(c, wsd::Mode::online); });
+        run_mode(passes, "weak-only", prompts, repeats, [&](const wsd::Conversation& c) { return decoder.decode(c, wsd::Mode::weak_only); });
 
         // Same outputs: online must give the offline reference's texts.
         std::size_t same = 0;

@@ -48,11 +48,11 @@ TEST_CASE("a user's sampler picks the strong model's tokens, while the rule sees
           "[contract][sampler]") {
   const wsd::Config cfg = long_answer();
   auto weak_a = weak_model(), strong_a = strong_model();
-  auto greedy = wsd::make_decoder(weak_a, strong_a, cfg).decode_online(kTea);
+  auto greedy = wsd::make_decoder(weak_a, strong_a, cfg).decode(kTea, wsd::Mode::online);
   auto weak_b = weak_model(), strong_b = strong_model();
   int calls = 0;
   auto custom = wsd::make_decoder(weak_b, strong_b, cfg, wsd::Samplers{wsd::Sampler(cfg.draft), SecondBest{&calls}})
-                    .decode_online(kTea);
+                    .decode(kTea, wsd::Mode::online);
   REQUIRE(greedy.accept_index == custom.accept_index);
   CHECK(greedy.probs == custom.probs);  // the sampler never changes what the rule judges
   CHECK(greedy.draft_tokens == custom.draft_tokens);
@@ -80,7 +80,7 @@ TEST_CASE("a user's sampler on the weak side changes the draft, and the rule sti
   auto weak = weak_model(), strong = strong_model();
   int calls = 0;
   const auto r = wsd::make_decoder(weak, strong, cfg, wsd::Samplers{SecondBest{&calls}, wsd::Sampler(cfg.continuation)})
-                     .decode_offline(kTea);
+                     .decode(kTea, wsd::Mode::offline);
   CHECK(calls == static_cast<int>(r.weak_tokens));
   auto check = strong_model();
   auto context = wsd::tokenize_with_bos(check, wsd::BaseModelTemplate{}.render(kTea));
@@ -107,7 +107,7 @@ TEST_CASE("a draft sink that returns false cancels the decode: the result says s
       s.draft = [&](std::string_view t) { streamed += t; return wsd::Flow::stop; };
     else
       s.draft = [&](std::string_view t) { streamed += t; return false; };
-    const auto r = d.decode_online(kTea, s);
+    const auto r = d.decode(kTea, wsd::Mode::online, s);
     CHECK(r.cancelled());
     CHECK(r.reason == wsd::DraftEnd::cancelled);
     CHECK(r.continuation_reason == wsd::ContinuationEnd::cancelled);
@@ -127,7 +127,7 @@ TEST_CASE("a stop_token cancels the continuation from outside the callbacks", "[
   auto weak = weak_model();
   auto strong = toy::ToyProvider(toy::Vocabulary::words(), {8, 4.0, 0.5, -12.0});  // rarely ends by itself
   auto d = wsd::make_decoder(weak, strong, cfg);
-  const auto full = d.decode_online(kTea);
+  const auto full = d.decode(kTea, wsd::Mode::online);
   REQUIRE(full.continuation_tokens.size() > 6);
   std::stop_source stop;
   std::size_t pieces = 0;
@@ -135,12 +135,12 @@ TEST_CASE("a stop_token cancels the continuation from outside the callbacks", "[
                   if (++pieces == 3) stop.request_stop();
                 },
                 stop.get_token()};
-  const auto r = d.decode_online(kTea, s);
+  const auto r = d.decode(kTea, wsd::Mode::online, s);
   CHECK(r.continuation_reason == wsd::ContinuationEnd::cancelled);
   CHECK(r.continuation_tokens.size() < full.continuation_tokens.size());
   CHECK(full.text.starts_with(r.text));
   // A decode asked to stop before it starts writes nothing.
-  const auto none = d.decode_offline(kTea, {{}, {}, stop.get_token()});
+  const auto none = d.decode(kTea, wsd::Mode::offline, {{}, {}, stop.get_token()});
   CHECK(none.cancelled());
   CHECK(none.continuation_tokens.empty());
 }
@@ -161,7 +161,7 @@ TEST_CASE("streaming sends kept draft tokens as they are judged, and draft + con
       std::string draft, cont;
       int draft_pieces = 0;
       wsd::Stream s{[&](std::string_view t) { draft += t, ++draft_pieces; }, [&](std::string_view t) { cont += t; }};
-      const auto r = mode == wsd::Mode::online ? d.decode_online(kTea, s) : d.decode_offline(kTea, s);
+      const auto r = mode == wsd::Mode::online ? d.decode(kTea, wsd::Mode::online, s) : d.decode(kTea, wsd::Mode::offline, s);
       INFO("seed " << seed << " mode " << wsd::to_string(mode));
       CHECK(draft + cont == r.text);
       CHECK(r.accepted_text.starts_with(draft));
@@ -176,11 +176,11 @@ TEST_CASE("make_decoder builds the rule the configuration names, with its parame
   cfg.switch_rule = "fixed";
   cfg.switch_args["fixed_length"] = 3;
   auto weak = weak_model(), strong = strong_model();
-  const auto r = wsd::make_decoder(weak, strong, cfg).decode_online(kTea);
+  const auto r = wsd::make_decoder(weak, strong, cfg).decode(kTea, wsd::Mode::online);
   CHECK(r.accept_index == 2);
   CHECK(wsd::to_json(r.config)["switch_rule"] == "fixed");
   cfg.switch_rule = "immediate";
-  CHECK(wsd::make_decoder(weak, strong, cfg).decode_offline(kTea).weak_tokens == 0);
+  CHECK(wsd::make_decoder(weak, strong, cfg).decode(kTea, wsd::Mode::offline).weak_tokens == 0);
   cfg.switch_rule = "no-such-rule";
   CHECK_THROWS_WITH(wsd::make_decoder(weak, strong, cfg),
                     Catch::Contains("no-such-rule") && Catch::Contains("window-mean, fixed, never, immediate"));
@@ -188,7 +188,7 @@ TEST_CASE("make_decoder builds the rule the configuration names, with its parame
 
 TEST_CASE("a rule object's own parameters reach the trace, not the configuration's", "[contract][config]") {
   auto weak = weak_model(), strong = strong_model();
-  const auto r = wsd::make_decoder(weak, strong, wsd::WindowMeanSwitch(0.1, 2), wsd::Config{}).decode_online(kTea);
+  const auto r = wsd::make_decoder(weak, strong, wsd::WindowMeanSwitch(0.1, 2), wsd::Config{}).decode(kTea, wsd::Mode::online);
   CHECK(wsd::to_json(r.config)["threshold"] == 0.1);
   CHECK(wsd::to_json(r.config)["window"] == 2);
   CHECK(wsd::to_json(r.config)["switch_rule"] == "window-mean");
@@ -232,7 +232,7 @@ TEST_CASE("an error in a conversation names it once", "[contract][errors]") {
   auto weak = weak_model(), strong = strong_model();
   auto d = wsd::make_decoder(weak, strong);
   try {
-    d.decode_online({"empty", {}});
+    d.decode({"empty", {}}, wsd::Mode::online);
     FAIL("no error");
   } catch (const wsd::InputError& e) {
     const std::string what = e.what();
@@ -246,7 +246,7 @@ TEST_CASE("the weak model alone writes the whole answer, streamed as it is writt
   auto weak = weak_model(), strong = strong_model();
   auto d = wsd::make_decoder(weak, strong, cfg);
   std::string streamed;
-  const auto r = d.decode_weak_only(kTea, {[&](std::string_view t) { streamed += t; }, {}});
+  const auto r = d.decode(kTea, wsd::Mode::weak_only, {[&](std::string_view t) { streamed += t; }, {}});
   CHECK_FALSE(r.text.empty());
   CHECK(streamed == r.text);
   CHECK(r.weak_tokens <= cfg.max_tokens);
@@ -261,10 +261,10 @@ TEST_CASE("a scoring sequence samples as the configuration says: make_decoder te
     cfg.switch_args["threshold"] = 0.9;  // an early switch: the continuation is most of the answer
     cfg.continuation = {.temperature = 1.2, .seed = seed};
     auto weak = weak_model(), full_row = strong_model();
-    const wsd::Result expected = wsd::make_decoder(weak, full_row, cfg).decode_online(kTea);  // FullRowScorer + Sampler
+    const wsd::Result expected = wsd::make_decoder(weak, full_row, cfg).decode(kTea, wsd::Mode::online);  // FullRowScorer + Sampler
     auto weak2 = weak_model();
     toy::ToyScorer scorer(toy::Vocabulary::words(), {8, 4.0, 0.5, -3.0});  // built greedy
-    const wsd::Result got = wsd::make_decoder(weak2, scorer, cfg).decode_online(kTea);
+    const wsd::Result got = wsd::make_decoder(weak2, scorer, cfg).decode(kTea, wsd::Mode::online);
     INFO("seed " << seed);
     CHECK(got.text == expected.text);
     CHECK(got.continuation_tokens == expected.continuation_tokens);
@@ -272,7 +272,7 @@ TEST_CASE("a scoring sequence samples as the configuration says: make_decoder te
     toy::ToyScorer greedy(toy::Vocabulary::words(), {8, 4.0, 0.5, -3.0});
     wsd::Config greedy_cfg = cfg;
     greedy_cfg.continuation = {};
-    differs_from_greedy += wsd::make_decoder(weak3, greedy, greedy_cfg).decode_online(kTea).text != got.text;
+    differs_from_greedy += wsd::make_decoder(weak3, greedy, greedy_cfg).decode(kTea, wsd::Mode::online).text != got.text;
   }
   CHECK(differs_from_greedy >= 4);  // the sampling was used, not the scorer's own greedy one
 }

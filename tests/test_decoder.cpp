@@ -56,7 +56,7 @@ template <class Rule = wsd::NeverSwitch>
 wsd::Result decode(ScriptProvider& weak, ScriptProvider& strong, wsd::Config cfg, wsd::Mode mode, Rule rule = {}) {
   cfg.shared_vocabulary = true;
   auto d = wsd::make_decoder(weak, strong, rule, cfg);
-  return mode == wsd::Mode::online ? d.decode_online(kHello) : d.decode_offline(kHello);
+  return mode == wsd::Mode::online ? d.decode(kHello, wsd::Mode::online) : d.decode(kHello, wsd::Mode::offline);
 }
 
 }  // namespace
@@ -216,7 +216,7 @@ TEST_CASE("streaming delivers exactly the answer: accepted draft, then the conti
   cfg.shared_vocabulary = true;
   auto d = wsd::make_decoder(weak, strong, wsd::NeverSwitch{}, cfg);
   std::string draft, cont;
-  const auto r = d.decode_online(kHello, {[&](std::string_view t) { draft += t; }, [&](std::string_view t) { cont += t; }});
+  const auto r = d.decode(kHello, wsd::Mode::online, {[&](std::string_view t) { draft += t; }, [&](std::string_view t) { cont += t; }});
   CHECK(draft == "ab");
   CHECK(draft + cont == r.text);
 }
@@ -231,15 +231,15 @@ TEST_CASE("a provider returning logits of the wrong vocabulary size is detected"
   wsd::Config cfg;
   cfg.shared_vocabulary = true;
   auto d = wsd::make_decoder(weak, strong, wsd::NeverSwitch{}, cfg);
-  CHECK_THROWS_WITH(d.decode_online(kHello), Catch::Contains("logits over 128 tokens, its vocabulary has 200"));
+  CHECK_THROWS_WITH(d.decode(kHello, wsd::Mode::online), Catch::Contains("logits over 128 tokens, its vocabulary has 200"));
 }
 
 TEST_CASE("a provider returning NaN logits is detected", "[decoder]") {
   toy::ToyProvider weak(toy::Vocabulary::characters(), {}), strong(toy::Vocabulary::characters(), {1, 1.0, std::nan(""), 0});
   wsd::Config cfg;
   auto d = wsd::make_decoder(weak, strong, wsd::WindowMeanSwitch(), cfg);
-  CHECK_THROWS_AS(d.decode_online(kHello), wsd::ProviderError);
-  CHECK_THROWS_WITH(d.decode_offline(kHello), Catch::Contains("conversation 'h': ") && Catch::Contains("NaN"));
+  CHECK_THROWS_AS(d.decode(kHello, wsd::Mode::online), wsd::ProviderError);
+  CHECK_THROWS_WITH(d.decode(kHello, wsd::Mode::offline), Catch::Contains("conversation 'h': ") && Catch::Contains("NaN"));
 }
 
 TEST_CASE("a provider returning infinite logits is detected", "[decoder]") {
@@ -256,23 +256,23 @@ TEST_CASE("a provider returning infinite logits is detected", "[decoder]") {
   wsd::Config cfg;
   cfg.shared_vocabulary = true;
   auto d = wsd::make_decoder(weak, strong, wsd::NeverSwitch{}, cfg);
-  CHECK_THROWS_AS(d.decode_online(kHello), wsd::ProviderError);
-  CHECK_THROWS_WITH(d.decode_online(kHello), Catch::Contains("conversation 'h': ") && Catch::Contains("not finite"));
+  CHECK_THROWS_AS(d.decode(kHello, wsd::Mode::online), wsd::ProviderError);
+  CHECK_THROWS_WITH(d.decode(kHello, wsd::Mode::online), Catch::Contains("conversation 'h': ") && Catch::Contains("not finite"));
 }
 
 TEST_CASE("a tokenizer returning ids outside its vocabulary is detected and named", "[decoder]") {
   ScriptProvider weak("ab"), strong("xy");  // its ids are char codes: bytes over 127 become negative
   auto d = wsd::make_decoder(weak, strong, wsd::NeverSwitch{}, wsd::Config{});
   const wsd::Conversation accents{"accents", {{"user", "caf\xc3\xa9"}}};
-  CHECK_THROWS_AS(d.decode_online(accents), wsd::ProviderError);
-  CHECK_THROWS_WITH(d.decode_offline(accents),
+  CHECK_THROWS_AS(d.decode(accents, wsd::Mode::online), wsd::ProviderError);
+  CHECK_THROWS_WITH(d.decode(accents, wsd::Mode::offline),
                     Catch::Contains("conversation 'accents': ") && Catch::Contains("token id -61, outside its vocabulary of 128"));
 }
 
 TEST_CASE("decoding an invalid conversation fails with an input error before any model runs", "[decoder]") {
   toy::ToyProvider weak(toy::Vocabulary::characters(), {}), strong(toy::Vocabulary::characters(), {});
   auto d = wsd::make_decoder(weak, strong, wsd::WindowMeanSwitch(), wsd::Config{});
-  CHECK_THROWS_AS(d.decode_online({"x", {}}), wsd::InputError);
+  CHECK_THROWS_AS(d.decode({"x", {}}, wsd::Mode::online), wsd::InputError);
   CHECK(weak.append_calls == 0);
 }
 

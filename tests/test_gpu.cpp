@@ -101,8 +101,8 @@ TEST_CASE("on the GPU, online equals offline token for token", "[gpu]") {
   int switched = 0;
   for (const auto& c : prompts()) {
     INFO("conversation " << c.id);
-    const auto offline = decoder.decode_offline(c);
-    const auto online = decoder.decode_online(c);
+    const auto offline = decoder.decode(c, wsd::Mode::offline);
+    const auto online = decoder.decode(c, wsd::Mode::online);
     wsd::test::require_same_response(online, offline);  // p_k bit for bit
     CHECK_FALSE(offline.text.empty());
     switched += offline.reason == wsd::DraftEnd::switched;
@@ -125,7 +125,7 @@ std::vector<double> next_token_probabilities(const std::shared_ptr<const wsd::Ll
   const std::vector<wsd::Token> tokens = m->tokenize(text);
   std::vector<std::size_t> rows(tokens.size());
   for (std::size_t r = 0; r < rows.size(); ++r) rows[r] = r;
-  const wsd::LogitsBlock b = seq.append(tokens, rows);
+  const wsd::LogitsBlock b = wsd::run_now(seq.append(tokens, rows));
   std::vector<double> out;
   for (std::size_t r = 0; r + 1 < tokens.size(); ++r) out.push_back(std::exp(wsd::log_token_probability(b.row(r), b.vocab, tokens[r + 1])));
   return out;

@@ -35,8 +35,8 @@ void check_pair(wsd::LlamaProvider& weak, wsd::LlamaProvider& strong, bool share
   int switched = 0;
   for (const auto& c : prompt_set()) {
     INFO("conversation " << c.id);
-    const auto offline = decoder.decode_offline(c);
-    const auto online = decoder.decode_online(c);
+    const auto offline = decoder.decode(c, wsd::Mode::offline);
+    const auto online = decoder.decode(c, wsd::Mode::online);
     REQUIRE(online.accept_index == offline.accept_index);
     CHECK(online.reason == offline.reason);
     CHECK(online.text == offline.text);
@@ -107,14 +107,14 @@ TEST_CASE("rolling Gemma 3's sliding-window cache back past the window gives the
   REQUIRE(tokens.size() > 700);
   tokens.resize(700);
   const std::size_t last = 699;
-  const auto fresh = strong.append(tokens, std::span<const std::size_t>(&last, 1));
+  const auto fresh = wsd::run_now(strong.append(tokens, std::span<const std::size_t>(&last, 1)));
   const std::vector<float> expected(fresh.row(0), fresh.row(0) + fresh.vocab);
   strong.rollback(0);
   const std::size_t none = 650;  // fill past the window, then go back into it
-  strong.append(std::span<const wsd::Token>(tokens).first(651), std::span<const std::size_t>(&none, 1));
+  wsd::run_now(strong.append(std::span<const wsd::Token>(tokens).first(651), std::span<const std::size_t>(&none, 1)));
   strong.rollback(520);
   const std::size_t row = 179;
-  const auto again = strong.append(std::span<const wsd::Token>(tokens).subspan(520), std::span<const std::size_t>(&row, 1));
+  const auto again = wsd::run_now(strong.append(std::span<const wsd::Token>(tokens).subspan(520), std::span<const std::size_t>(&row, 1)));
   REQUIRE(strong.length() == 700);
   CHECK(std::equal(expected.begin(), expected.end(), again.row(0)));
 }
@@ -141,15 +141,15 @@ TEST_CASE("a conversation longer than the context window is an input error namin
   for (int i = 0; i < 80; ++i) long_text += "Tell me about the number " + std::to_string(i) + ". ";
   const wsd::Conversation c{"too-long", {{"user", long_text}}};
   auto decoder = wsd::make_decoder(weak, strong, wsd::WindowMeanSwitch(), wsd::Config{});
-  CHECK_THROWS_AS(decoder.decode_online(c), wsd::ContextOverflowError);
-  CHECK_THROWS_WITH(decoder.decode_offline(c), Catch::Contains("conversation 'too-long': ") &&
+  CHECK_THROWS_AS(decoder.decode(c, wsd::Mode::online), wsd::ContextOverflowError);
+  CHECK_THROWS_WITH(decoder.decode(c, wsd::Mode::offline), Catch::Contains("conversation 'too-long': ") &&
                                                    Catch::Contains("do not fit its context window of 256 tokens"));
   // The providers stay usable: a short conversation decodes afterwards.
   wsd::Config small;
   small.draft_max_tokens = 8;
   small.max_tokens = 16;
   auto ok = wsd::make_decoder(weak, strong, wsd::WindowMeanSwitch(), small);
-  CHECK_FALSE(ok.decode_online({"short", {{"user", "Say hello."}}}).text.empty());
+  CHECK_FALSE(ok.decode({"short", {{"user", "Say hello."}}}, wsd::Mode::online).text.empty());
 }
 
 namespace {
@@ -254,8 +254,8 @@ TEST_CASE("an answer prefix on the real models: continued, not drafted, online e
   auto decoder = wsd::make_decoder(weak, strong, wsd::WindowMeanSwitch(cfg.switch_args["threshold"], static_cast<std::size_t>(cfg.switch_args["window"])), cfg);
   const wsd::Conversation c{"prefix", {{"user", "How do I make a simple loaf of bread at home?"},
                                        {"assistant", "Here are the steps to make bread at home:\n\n1."}}};
-  const auto offline = decoder.decode_offline(c);
-  const auto online = decoder.decode_online(c);
+  const auto offline = decoder.decode(c, wsd::Mode::offline);
+  const auto online = decoder.decode(c, wsd::Mode::online);
   CHECK(online.accept_index == offline.accept_index);
   CHECK(online.text == offline.text);
   CHECK(std::equal(online.probs.begin(), online.probs.end(), offline.probs.begin(), offline.probs.end()));

@@ -29,7 +29,7 @@ struct CountingTokenizer {
   std::string token_text(wsd::Token t) const { return p.token_text(t); }
   std::string detokenize(std::span<const wsd::Token> tokens) const { return p.detokenize(tokens); }
   wsd::LogitsBlock append(std::span<const wsd::Token> tokens, std::span<const std::size_t> rows) {
-    return p.append(tokens, rows);
+    return wsd::run_now(p.append(tokens, rows));
   }
   void rollback(std::size_t n) { p.rollback(n); }
   std::size_t length() const { return p.length(); }
@@ -58,8 +58,8 @@ void online_equals_offline(wsd::LlamaProvider& weak, Strong& strong, const wsd::
   int switched = 0;
   for (const auto& c : prompts()) {
     INFO(pair << ", conversation " << c.id);
-    const auto offline = decoder.decode_offline(c);
-    const auto online = decoder.decode_online(c);
+    const auto offline = decoder.decode(c, wsd::Mode::offline);
+    const auto online = decoder.decode(c, wsd::Mode::online);
     REQUIRE(online.accept_index == offline.accept_index);
     CHECK(online.reason == offline.reason);
     CHECK(online.text == offline.text);

@@ -57,7 +57,7 @@ wsd::Result run(const Case& c, wsd::Mode mode) {
   Pair p = providers(c);
   const wsd::Config& cfg = c.config;
   auto decoder = wsd::make_decoder(p.weak, p.strong, wsd::WindowMeanSwitch(cfg.switch_args["threshold"], static_cast<std::size_t>(cfg.switch_args["window"])), cfg);
-  auto r = mode == wsd::Mode::online ? decoder.decode_online(c.conversation) : decoder.decode_offline(c.conversation);
+  auto r = mode == wsd::Mode::online ? decoder.decode(c.conversation, wsd::Mode::online) : decoder.decode(c.conversation, wsd::Mode::offline);
   if (mode == wsd::Mode::online) {
     // The strong model's cache holds prompt + accepted draft + continuation (bar the last token).
     auto expected = wsd::run_now(decoder.strong().prompt(c.conversation)).tokens;
@@ -78,7 +78,7 @@ wsd::Result run_scoring_only(const Case& c, wsd::Mode mode, std::size_t* score_c
   auto strong_vocab = c.different_vocabularies ? toy::Vocabulary::words() : toy::Vocabulary::characters();
   toy::ToyScorer strong(strong_vocab, c.strong, c.config.continuation);
   auto decoder = wsd::make_decoder(p.weak, strong, c.config);
-  auto r = mode == wsd::Mode::online ? decoder.decode_online(c.conversation) : decoder.decode_offline(c.conversation);
+  auto r = mode == wsd::Mode::online ? decoder.decode(c.conversation, wsd::Mode::online) : decoder.decode(c.conversation, wsd::Mode::offline);
   if (score_calls) *score_calls = strong.score_calls;
   return r;
 }

@@ -437,7 +437,7 @@ TEST_CASE("a decode loop's callback may submit more, cancel, and call the models
       const wsd::Token t = 1;
       const std::size_t row = 0;
       one.rollback(0);
-      CHECK(one.append(std::span<const wsd::Token>(&t, 1), std::span<const std::size_t>(&row, 1)).rows == 1);
+      CHECK(wsd::run_now(one.append(std::span<const wsd::Token>(&t, 1), std::span<const std::size_t>(&row, 1))).rows == 1);
     });
   };
   submit_next(0);
@@ -455,23 +455,13 @@ class Doubler : public wsd::Engine {
     int value = 0;
     int result = 0;
   };
-  struct Add {
-    std::shared_ptr<Doubler> engine;
+  static auto add(std::shared_ptr<Doubler> e, int v) {
     Call call;
-    bool await_ready() const noexcept { return false; }
-    template <class P>
-    bool await_suspend(std::coroutine_handle<P> h) {
-      return wsd::post_or_run(engine, call, h);
-    }
-    int await_resume() {
-      if (call.error) std::rethrow_exception(call.error);
-      return call.result;
-    }
-  };
-  static Add add(std::shared_ptr<Doubler> e, int v) {
-    Add a{std::move(e), {}};
-    a.call.value = v;
-    return a;
+    call.value = v;
+    return wsd::posted(std::move(e), call, [](Call& c) {
+      if (c.error) std::rethrow_exception(c.error);
+      return c.result;
+    });
   }
   std::vector<std::size_t> sizes;
   int fail_on = -1;
@@ -515,19 +505,11 @@ class Later : public wsd::Engine {
   std::vector<std::pair<wsd::EngineCall*, int>> flight_;
 };
 
-struct Wait {  // with a constructor: GCC 12 destroys a co_awaited aggregate temporary twice
-  explicit Wait(std::shared_ptr<Later> e) : engine(std::move(e)) {}
-  std::shared_ptr<Later> engine;
-  wsd::EngineCall call;
-  bool await_ready() const noexcept { return false; }
-  template <class P>
-  bool await_suspend(std::coroutine_handle<P> h) {
-    return wsd::post_or_run(engine, call, h);
-  }
-  void await_resume() {
-    if (call.error) std::rethrow_exception(call.error);
-  }
-};
+auto wait_for(std::shared_ptr<Later> e) {
+  return wsd::posted(std::move(e), wsd::EngineCall{}, [](wsd::EngineCall& c) {
+    if (c.error) std::rethrow_exception(c.error);
+  });
+}
 
 wsd::Task<void> adds(std::shared_ptr<Doubler> e, int first, int rounds, std::vector<int>& out) {
   for (int r = 0; r < rounds; ++r) out.push_back(co_await Doubler::add(e, first + r));
@@ -576,7 +558,7 @@ TEST_CASE("the engine loop runs the calls its coroutines await as one batch per 
     wsd::EngineLoop loop;
     bool waited = false;
     auto waiter = [&]() -> wsd::Task<void> {
-      co_await Wait(later);
+      co_await wait_for(later);
       waited = true;
     };
     std::vector<int> a, b;

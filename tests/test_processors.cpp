@@ -115,7 +115,7 @@ TEST_CASE("a continuation penalty is recorded in the trace and never touches the
     wsd::SamplingParams continuation{.repetition_penalty = penalty};
     return wsd::make_decoder(weak, strong, cfg,
                              wsd::Samplers{wsd::Sampler(cfg.draft), wsd::ProcessedSampler<>::from(continuation)})
-        .decode_online(c);
+        .decode(c, wsd::Mode::online);
   };
   const wsd::Result plain = decode(1.0), penalised = decode(3.0);
   CHECK(plain.probs == penalised.probs);

@@ -66,8 +66,8 @@ TEST_CASE("the strong model on llama-cpp-python's server: the same switch and te
   std::size_t compared = 0, parted = 0;
   for (const auto& c : prompts) {
     INFO("conversation " << c.id);
-    const wsd::Result a = on_server.decode_online(c);
-    const wsd::Result b = in_process.decode_online(c);
+    const wsd::Result a = on_server.decode(c, wsd::Mode::online);
+    const wsd::Result b = in_process.decode(c, wsd::Mode::online);
     const std::size_t n = std::min(a.probs.size(), b.probs.size());
     for (std::size_t k = 0; k < n; ++k) max_diff = std::max(max_diff, std::abs(a.probs[k] - b.probs[k]));
     // A window mean within 0.02 of tau may fall on either side with other kernels.
@@ -113,8 +113,8 @@ TEST_CASE("through the server, the online decoder matches the offline reference 
   std::size_t answers = 0;
   for (const auto& c : wsd::read_conversations(WSD_SOURCE_DIR "/tests/data/server-prompts.jsonl")) {
     INFO("conversation " << c.id);
-    const wsd::Result offline = decoder.decode_offline(c);
-    const wsd::Result online = decoder.decode_online(c);
+    const wsd::Result offline = decoder.decode(c, wsd::Mode::offline);
+    const wsd::Result online = decoder.decode(c, wsd::Mode::online);
     answers += 2;
     REQUIRE(online.accept_index == offline.accept_index);
     CHECK(online.reason == offline.reason);

@@ -61,8 +61,8 @@ TEMPLATE_LIST_TEST_CASE(
       wsd::WeakDrafter<toy::ToyProvider, wsd::ChatTemplate<toy::ToyProvider>, wsd::Sampler>,
       wsd::StrongModel<wsd::FullRowScorer<toy::ToyProvider, wsd::Sampler>, wsd::BaseModelTemplate>, Rule>;
   STATIC_REQUIRE(std::is_same_v<decltype(decoder), Expected>);
-  const wsd::Result online = decoder.decode_online(kTea);
-  const wsd::Result offline = decoder.decode_offline(kTea);
+  const wsd::Result online = decoder.decode(kTea, wsd::Mode::online);
+  const wsd::Result offline = decoder.decode(kTea, wsd::Mode::offline);
   CHECK(online.text == offline.text);
   CHECK(online.accept_index == offline.accept_index);
   const auto judged = static_cast<std::ptrdiff_t>(online.probs.size());  // the reference scores all of the draft
@@ -71,7 +71,7 @@ TEMPLATE_LIST_TEST_CASE(
 
   // The run-time path over the same parts gives the same record.
   auto weak2 = weak_model(), strong2 = strong_model();
-  const wsd::Result chosen = wsd::make_decoder(weak2, strong2, config_for(Rule::name)).decode_online(kTea);
+  const wsd::Result chosen = wsd::make_decoder(weak2, strong2, config_for(Rule::name)).decode(kTea, wsd::Mode::online);
   CHECK(chosen.text == online.text);
   CHECK(chosen.accept_index == online.accept_index);
   CHECK(wsd::to_json(chosen.config) == wsd::to_json(online.config));
@@ -83,7 +83,7 @@ TEST_CASE("parts built by hand record exactly the parameters they were built wit
       wsd::WeakDrafter(weak, wsd::ChatTemplate(weak), wsd::Sampler({0.5, 0.9, 7, 3}), {"you"}),
       wsd::StrongModel(wsd::FullRowScorer(strong, wsd::Sampler({0.7, 1.0, 0, 11})), wsd::BaseModelTemplate{}, {}),
       wsd::WindowMeanSwitch(0.3, 2), kLimits);
-  const nlohmann::json c = wsd::to_json(decoder.decode_online(kTea).config);
+  const nlohmann::json c = wsd::to_json(decoder.decode(kTea, wsd::Mode::online).config);
   CHECK(c["weak_stop_strings"] == nlohmann::json{"you"});
   CHECK(c["strong_stop_strings"] == nlohmann::json::array());
   CHECK(c["draft"] == nlohmann::json{{"temperature", 0.5}, {"top_p", 0.9}, {"top_k", 7}, {"seed", 3}});
@@ -97,14 +97,14 @@ TEST_CASE("parts built by hand record exactly the parameters they were built wit
   CHECK(c["chunk"] == 5);
   CHECK(c["mode"] == "online");
   CHECK(c["shared_vocabulary"] == false);
-  CHECK(wsd::to_json(decoder.decode_offline(kTea).config)["mode"] == "offline");
+  CHECK(wsd::to_json(decoder.decode(kTea, wsd::Mode::offline).config)["mode"] == "offline");
 }
 
 TEST_CASE("a part that does not describe itself leaves its parameters out of the trace", "[shape][trace]") {
   auto weak = weak_model(), strong = strong_model();
   wsd::WeakToStrongDecoder decoder{wsd::WeakDrafter(weak), wsd::StrongModel(wsd::FullRowScorer(strong, Undescribed{})),
                                    wsd::NeverSwitch{}, kLimits};
-  const nlohmann::json c = wsd::to_json(decoder.decode_online(kTea).config);
+  const nlohmann::json c = wsd::to_json(decoder.decode(kTea, wsd::Mode::online).config);
   CHECK(c.contains("draft"));
   CHECK_FALSE(c.contains("continuation"));
   CHECK(c["switch_rule"] == "never");
@@ -115,7 +115,7 @@ TEST_CASE("the decoder counts and times its calls to each side itself", "[shape]
   auto weak = weak_model(), strong = strong_model();
   wsd::WeakToStrongDecoder decoder{wsd::WeakDrafter(weak), wsd::StrongModel(wsd::FullRowScorer(strong)),
                                    wsd::WindowMeanSwitch(0.3, 2), kLimits};
-  const wsd::Result online = decoder.decode_online(kTea), offline = decoder.decode_offline(kTea);
+  const wsd::Result online = decoder.decode(kTea, wsd::Mode::online), offline = decoder.decode(kTea, wsd::Mode::offline);
   for (const auto* r : {&online, &offline}) {
     CHECK(r->weak_tokens > 0);
     CHECK(r->timing.weak_s > 0.0);
@@ -156,7 +156,7 @@ TEST_CASE("a rule's own description of its parameters gives the configuration's 
   const wsd::Config c =
       wsd::config_from_json({{"switch_rule", "window-min"}, {"threshold", 0.5}, {"window", 3}}, "cfg.json");
   auto weak = weak_model(), strong = strong_model();
-  const nlohmann::json recorded = wsd::to_json(wsd::make_decoder(weak, strong, c).decode_online(kTea).config);
+  const nlohmann::json recorded = wsd::to_json(wsd::make_decoder(weak, strong, c).decode(kTea, wsd::Mode::online).config);
   CHECK(recorded["switch_rule"] == "window-min");
   CHECK(recorded["threshold"] == 0.5);
   CHECK(recorded["window"] == 3);

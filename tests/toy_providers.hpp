@@ -291,27 +291,12 @@ class ToyBatchedModel : public wsd::Engine {
     std::string apply_chat_template(const wsd::Conversation& c) const { return model().apply_chat_template(c); }
     std::size_t length() const { return model().length(); }
     void rollback(std::size_t n) { model().rollback(n); }
-    wsd::LogitsBlock append(std::span<const Token> tokens, std::span<const std::size_t> rows) {
-      Call call = prepare(tokens, rows);
-      engine_->run_now(call);
-      if (call.error) std::rethrow_exception(call.error);
-      return call.out;
-    }
-    struct Append {
-      std::shared_ptr<ToyBatchedModel> engine;
-      Call call;
-      bool await_ready() const noexcept { return false; }
-      template <class P>
-      bool await_suspend(std::coroutine_handle<P> h) {
-        return wsd::post_or_run(engine, call, h);
-      }
-      wsd::LogitsBlock await_resume() {
+    // Awaited: joins the engine's next batch in a loop, runs at once otherwise.
+    auto append(std::span<const Token> tokens, std::span<const std::size_t> rows) {
+      return wsd::posted(engine_, prepare(tokens, rows), [](Call& call) {
         if (call.error) std::rethrow_exception(call.error);
         return call.out;
-      }
-    };
-    Append append_async(std::span<const Token> tokens, std::span<const std::size_t> rows) {
-      return Append{engine_, prepare(tokens, rows)};
+      });
     }
 
    private:
@@ -358,6 +343,6 @@ class ToyBatchedModel : public wsd::Engine {
 };
 
 static_assert(wsd::ChatProvider<ToyBatchedModel::Sequence>);
-static_assert(wsd::BatchedLogitsProvider<ToyBatchedModel::Sequence>);
+static_assert(wsd::LogitsProvider<ToyBatchedModel::Sequence>);
 
 }  // namespace toy

@@ -337,7 +337,7 @@ LoopStats decode_offline_batched(std::span<Decoder> decoders, std::span<const Co
     std::vector<std::optional<Work>>* work;
     Task<std::optional<Result>> operator()(Decoder& d, std::size_t i) const { return draft(d, cs[i], (*work)[i]); }
     static Task<std::optional<Result>> draft(Decoder& d, const Conversation& c, std::optional<Work>& w) {
-      w.emplace(co_await d.offline_draft_task(c));
+      w.emplace(co_await d.offline_draft(c));
       co_return std::nullopt;
     }
   };
@@ -346,7 +346,7 @@ LoopStats decode_offline_batched(std::span<Decoder> decoders, std::span<const Co
     std::vector<std::optional<Work>>* work;
     Task<std::optional<Result>> operator()(Decoder& d, std::size_t i) const { return score(d, *(*work)[i]); }
     static Task<std::optional<Result>> score(Decoder& d, Work& w) {
-      co_await d.offline_score_task(w);
+      co_await d.offline_score(w);
       co_return std::nullopt;
     }
   };
@@ -354,7 +354,7 @@ LoopStats decode_offline_batched(std::span<Decoder> decoders, std::span<const Co
     bool needs_work = true;
     std::vector<std::optional<Work>>* work;
     Task<std::optional<Result>> operator()(Decoder& d, std::size_t i) const { return go_on(d, *(*work)[i]); }
-    static Task<std::optional<Result>> go_on(Decoder& d, Work& w) { co_return co_await d.offline_continue_task(w); }
+    static Task<std::optional<Result>> go_on(Decoder& d, Work& w) { co_return co_await d.offline_continue(w); }
   };
   pass(Draft{false, conversations, &work});
   pass(Score{true, &work});

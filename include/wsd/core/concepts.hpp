@@ -40,33 +40,22 @@ concept Vocabulary = Tokenizer<V> && requires(const V& v, std::span<const Token>
 };
 
 // One sequence of a model behind a KV cache: append(tokens, rows) -> the full-vocabulary logits
-// of the rows asked for (ascending indices into tokens) in one call, valid until the next append;
-// rollback(n) to a shorter length; length(). A provider whose engine batches may also offer
-// append_async(tokens, rows), awaited by the policies (see BatchedLogitsProvider).
+// of the rows asked for (ascending indices into tokens) in one call, valid until the next append,
+// or an awaitable of them (a provider whose engine batches: posted(), core/engine.hpp; the
+// policies await it, run_now(p.append(...)) runs it at once); rollback(n) to a shorter length;
+// length().
 template <class P>
 concept LogitsProvider = Vocabulary<P> && requires(P& p, const P& cp, std::span<const Token> tokens,
                                                    std::span<const std::size_t> rows, std::size_t n) {
-  { p.append(tokens, rows) } -> std::same_as<LogitsBlock>;
+  { p.append(tokens, rows) } -> Yields<LogitsBlock>;
   { p.rollback(n) };
   { cp.length() } -> std::convertible_to<std::size_t>;
 };
 
-// A provider whose appends an engine loop can batch: append_async(tokens, rows) -> an awaitable
-// of the same LogitsBlock append() gives (which it also keeps, for use without a loop).
-template <class P>
-concept BatchedLogitsProvider = LogitsProvider<P> && requires(P& p, std::span<const Token> tokens,
-                                                              std::span<const std::size_t> rows) {
-  { p.append_async(tokens, rows) } -> Yields<LogitsBlock>;
-};
-
-// co_await appending(provider, tokens, rows): the provider's batched form when it has one, its
-// plain append() otherwise.
+// co_await appending(provider, tokens, rows): the provider's append, awaited.
 template <LogitsProvider P>
 auto appending(P& p, std::span<const Token> tokens, std::span<const std::size_t> rows) {
-  if constexpr (BatchedLogitsProvider<P>)
-    return p.append_async(tokens, rows);
-  else
-    return Ready<LogitsBlock>{p.append(tokens, rows)};
+  return awaited([&] { return p.append(tokens, rows); });
 }
 
 // A provider that can render a conversation with its own chat template.

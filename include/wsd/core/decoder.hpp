@@ -1,6 +1,6 @@
 #pragma once
 // WeakToStrongDecoder: the weak drafter begins the answer, the strong model takes over at the
-// switch point. decode_online() is this library's form; decode_offline() is the reference's.
+// switch point. decode(c, Mode::online) is this library's form; Mode::offline is the reference's.
 #include <algorithm>
 #include <exception>
 #include <optional>
@@ -33,59 +33,39 @@ class WeakToStrongDecoder {
   WeakToStrongDecoder& operator=(const WeakToStrongDecoder&) = delete;
   WeakToStrongDecoder(WeakToStrongDecoder&&) noexcept = default;
 
-  // One conversation, each model call made at once on this thread. decode_task() is the same
-  // decode as a coroutine, for an engine loop that runs many in flight and batches their calls.
-  Result decode(const Conversation& c, const Stream& stream = {}) { return run_now(decode_task(c, stream)); }
-  // The conversation must outlive the task; the stream is the task's own copy.
+  // One conversation, each model call made at once on this thread, in the limits' mode or the one
+  // given: online (drafts a chunk, scores its settled strong tokens in one call, applies the rule
+  // as they arrive, stops drafting at the first switch and continues from the strong model's
+  // cache), offline (the reference's three passes: the whole draft, its scores, then the strong
+  // model re-reads prompt + kept draft and writes the rest) or weak-only (the drafter alone writes
+  // the whole answer, up to max_tokens: a baseline).
+  Result decode(const Conversation& c, const Stream& stream = {}) { return decode(c, limits_.mode, stream); }
+  Result decode(const Conversation& c, Mode mode, const Stream& stream = {}) { return run_now(decode_task(c, mode, stream)); }
+
+  // The same decode as a coroutine, for an engine loop that runs many in flight and batches their
+  // calls. The conversation must outlive the task; the stream is the task's own copy.
   Task<Result> decode_task(const Conversation& c, Stream stream = {}) {
-    if (limits_.mode == Mode::online) co_return co_await naming(c, online(c, stream));
-    co_return co_await naming(c, offline(c, stream));
+    return decode_task(c, limits_.mode, std::move(stream));
   }
-
-  // Drafts a chunk, scores its settled strong tokens in one call, applies the rule as they arrive,
-  // stops drafting at the first switch and continues from the strong model's cache.
-  Result decode_online(const Conversation& c, const Stream& stream = {}) {
-    return run_now(decode_online_task(c, stream));
-  }
-  Task<Result> decode_online_task(const Conversation& c, Stream stream = {}) {
-    co_return co_await naming(c, online(c, stream));
-  }
-
-  // The reference's three passes: the whole draft, its scores, then the strong model re-reads
-  // prompt + kept draft and writes the rest.
-  Result decode_offline(const Conversation& c, const Stream& stream = {}) {
-    return run_now(decode_offline_task(c, stream));
-  }
-  Task<Result> decode_offline_task(const Conversation& c, Stream stream = {}) {
-    co_return co_await naming(c, offline(c, stream));
+  Task<Result> decode_task(const Conversation& c, Mode mode, Stream stream = {}) {
+    if (mode == Mode::online) co_return co_await naming(c, online(c, stream));
+    if (mode == Mode::offline) co_return co_await naming(c, offline(c, stream));
+    co_return co_await naming(c, weak_only(c, stream));
   }
 
   // The reference's passes one at a time, for a driver that runs each pass over a whole set of
   // conversations before the next (wsd::decode_offline_batched, as the reference runs them in
-  // vLLM); any decoder of the same configuration may run any pass. decode_offline() is the three
-  // in a row. The conversation must outlive its OfflineWork.
+  // vLLM); any decoder of the same configuration may run any pass. decode(c, Mode::offline) is
+  // the three in a row. The conversation must outlive its OfflineWork.
   class OfflineWork;
-  OfflineWork offline_draft(const Conversation& c, const Stream& stream = {}) {  // pass 1: the whole draft
-    return run_now(offline_draft_task(c, stream));
-  }
-  void offline_score(OfflineWork& work) { run_now(offline_score_task(work)); }  // pass 2: its scores and the switch
-  Result offline_continue(OfflineWork& work, const Stream& stream = {}) {  // pass 3: re-read and continue
-    return run_now(offline_continue_task(work, stream));
-  }
-  Task<OfflineWork> offline_draft_task(const Conversation& c, Stream stream = {}) {
+  Task<OfflineWork> offline_draft(const Conversation& c, Stream stream = {}) {  // pass 1: the whole draft
     co_return co_await naming(c, draft_pass(c, stream));
   }
-  Task<void> offline_score_task(OfflineWork& work) { return naming(*work.conversation_, score_pass(work)); }
-  Task<Result> offline_continue_task(OfflineWork& work, Stream stream = {}) {
+  Task<void> offline_score(OfflineWork& work) {  // pass 2: its scores and the switch
+    return naming(*work.conversation_, score_pass(work));
+  }
+  Task<Result> offline_continue(OfflineWork& work, Stream stream = {}) {  // pass 3: re-read and continue
     co_return co_await naming(*work.conversation_, continue_pass(work, stream));
-  }
-
-  // The weak model alone writes the whole answer (up to max_tokens): the other baseline.
-  Result decode_weak_only(const Conversation& c, const Stream& stream = {}) {
-    return run_now(decode_weak_only_task(c, stream));
-  }
-  Task<Result> decode_weak_only_task(const Conversation& c, Stream stream = {}) {
-    co_return co_await naming(c, weak_only(c, stream));
   }
 
   Weak& weak() { return weak_; }

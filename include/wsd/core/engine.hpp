@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "wsd/core/task.hpp"
@@ -78,6 +79,37 @@ bool post_or_run(const std::shared_ptr<Engine>& engine, EngineCall& call, std::c
   }
   engine->run_now(call);
   return false;
+}
+
+// The awaiter of one engine call: co_await posted(engine, call, finish) posts the call to the
+// loop running the awaiting coroutine (or runs it at once without one), then gives finish(call)
+// (which rethrows the call's error). `ready`: nothing to run, finish at once. Call derives from
+// EngineCall; the awaiter owns it while it is out.
+template <class Call, class Finish>
+class Posted {
+ public:
+  Posted(std::shared_ptr<Engine> engine, Call call, Finish finish, bool ready = false)
+      : engine_(std::move(engine)), call_(std::move(call)), finish_(std::move(finish)), ready_(ready) {}
+  // The call built in place (a call that cannot move), from `args`.
+  template <class... Args>
+  Posted(std::in_place_t, std::shared_ptr<Engine> engine, Finish finish, Args&&... args)
+      : engine_(std::move(engine)), call_(std::forward<Args>(args)...), finish_(std::move(finish)), ready_(false) {}
+  bool await_ready() const noexcept { return ready_; }
+  template <class P>
+  bool await_suspend(std::coroutine_handle<P> h) {
+    return post_or_run(engine_, call_, h);
+  }
+  decltype(auto) await_resume() { return finish_(call_); }
+
+ private:
+  std::shared_ptr<Engine> engine_;
+  Call call_;
+  Finish finish_;
+  bool ready_;
+};
+template <class Call, class Finish>
+Posted<Call, Finish> posted(std::shared_ptr<Engine> engine, Call call, Finish finish, bool ready = false) {
+  return Posted<Call, Finish>(std::move(engine), std::move(call), std::move(finish), ready);
 }
 
 }  // namespace wsd

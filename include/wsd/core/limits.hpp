@@ -12,7 +12,7 @@
 namespace wsd {
 
 // Online interleaves drafting and scoring; offline is the reference's three passes; weak-only is
-// the drafter alone (a baseline: decode_weak_only, never what decode() runs).
+// the drafter alone (a baseline: decode(c, Mode::weak_only), never the limits' mode).
 enum class Mode { online, offline, weak_only };
 
 inline std::string to_string(Mode m) {
@@ -51,7 +51,7 @@ inline std::span<const Field<Limits>> limits_fields() {
 }
 
 // Throws ConfigError naming the field when a limit is out of range (weak-only is not a mode of
-// decode(): decode_weak_only runs the drafter alone).
+// decode(): decode(c, Mode::weak_only) runs the drafter alone).
 inline void validate(const Limits& l, const std::string& where = "limits") { check_fields(limits_fields(), l, where); }
 
 }  // namespace wsd

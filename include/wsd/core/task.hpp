@@ -202,4 +202,12 @@ T run_now(Task<T> task) {
   return task.result();
 }
 
+// Any awaitable (a model call an engine batches, a provider's awaited form) run now: blocking.
+template <class A>
+  requires(Awaitable<A> && !std::is_lvalue_reference_v<A>)
+auto run_now(A&& awaitable) {
+  using T = await_result_t<A>;
+  return run_now([](std::remove_cvref_t<A> a) -> Task<T> { co_return co_await std::move(a); }(std::move(awaitable)));
+}
+
 }  // namespace wsd

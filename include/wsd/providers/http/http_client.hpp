@@ -251,32 +251,18 @@ class HttpClient {
   };
 
   // co_await client.post_async(engine, path, body): the response (any status), sent through the
-  // engine by the loop running the awaiting coroutine, or at once without one.
-  class Posted {
-   public:
-    Posted(std::shared_ptr<HttpEngine> engine, const HttpClient& client, std::string path, std::string payload,
-           const EventCallback* on_event)
-        : engine_(std::move(engine)), transfer_(client, "POST", std::move(path), std::move(payload), on_event) {}
-    bool await_ready() const noexcept { return false; }
-    template <class P>
-    bool await_suspend(std::coroutine_handle<P> h);
-    Response await_resume() {
-      if (transfer_.error) std::rethrow_exception(transfer_.error);
-      return std::move(transfer_.response());
+  // engine by the loop running the awaiting coroutine, or at once without one (wsd::Posted).
+  struct TakeResponse {
+    Response operator()(Transfer& t) const {
+      if (t.error) std::rethrow_exception(t.error);
+      return std::move(t.response());
     }
-
-   private:
-    std::shared_ptr<HttpEngine> engine_;
-    Transfer transfer_;
   };
-  Posted post_async(std::shared_ptr<HttpEngine> engine, std::string_view path, const nlohmann::json& body) const {
-    return Posted(std::move(engine), *this, std::string(path), body.dump(), nullptr);
-  }
+  using Posted = wsd::Posted<Transfer, TakeResponse>;
+  Posted post_async(std::shared_ptr<HttpEngine> engine, std::string_view path, const nlohmann::json& body) const;
   // The stream's events go to on_event (which must outlive the await) as they arrive.
   Posted post_stream_async(std::shared_ptr<HttpEngine> engine, std::string_view path, const nlohmann::json& body,
-                           const EventCallback& on_event) const {
-    return Posted(std::move(engine), *this, std::string(path), body.dump(), &on_event);
-  }
+                           const EventCallback& on_event) const;
 
  private:
   friend class Transfer;
@@ -483,9 +469,14 @@ class HttpEngine : public Engine {
   std::size_t widest_ = 0;
 };
 
-template <class P>
-bool HttpClient::Posted::await_suspend(std::coroutine_handle<P> h) {
-  return post_or_run(std::static_pointer_cast<Engine>(engine_), transfer_, h);
+inline HttpClient::Posted HttpClient::post_async(std::shared_ptr<HttpEngine> engine, std::string_view path,
+                                                 const nlohmann::json& body) const {
+  return Posted(std::in_place, std::move(engine), TakeResponse{}, *this, "POST", std::string(path), body.dump(), nullptr);
+}
+inline HttpClient::Posted HttpClient::post_stream_async(std::shared_ptr<HttpEngine> engine, std::string_view path,
+                                                        const nlohmann::json& body, const EventCallback& on_event) const {
+  return Posted(std::in_place, std::move(engine), TakeResponse{}, *this, "POST", std::string(path), body.dump(),
+                &on_event);
 }
 
 }  // namespace wsd

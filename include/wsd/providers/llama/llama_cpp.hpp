@@ -460,35 +460,17 @@ class LlamaSequence {
   void describe(Settings& out) const { out.push_back({"device", model_->placement().label()}); }
 
   // Appends tokens to the KV cache and returns the logits of the rows asked for (ascending indices
-  // into tokens). Everything is checked before llama.cpp sees it; a failing call leaves the cache
-  // where it was. append() runs at once; co_await append_async() joins its context's next batch
-  // when an engine loop runs the awaiting coroutine.
-  LogitsBlock append(std::span<const Token> tokens, std::span<const std::size_t> rows) {
-    LlamaContext::Call call = prepare(tokens, rows);
-    if (tokens.empty()) return {nullptr, 0, vocab_size()};
-    context_->run_now(call);
-    return finish(call);
-  }
-
-  class Append {
-   public:
-    Append(LlamaSequence& sequence, LlamaContext::Call call) : sequence_(sequence), call_(std::move(call)) {}
-    bool await_ready() const noexcept { return call_.tokens.empty(); }
-    template <class P>
-    bool await_suspend(std::coroutine_handle<P> h) {
-      return post_or_run(sequence_.context_, call_, h);
-    }
-    LogitsBlock await_resume() {
-      if (call_.tokens.empty()) return {nullptr, 0, sequence_.vocab_size()};
-      return sequence_.finish(call_);
-    }
-
-   private:
-    LlamaSequence& sequence_;
-    LlamaContext::Call call_;
-  };
-  Append append_async(std::span<const Token> tokens, std::span<const std::size_t> rows) {
-    return Append(*this, prepare(tokens, rows));
+  // into tokens), awaited: co_await append(...) joins its context's next batch when an engine loop
+  // runs the awaiting coroutine, and runs at once otherwise (run_now(seq.append(...)) blocking).
+  // Everything is checked before llama.cpp sees it; a failing call leaves the cache where it was.
+  auto append(std::span<const Token> tokens, std::span<const std::size_t> rows) {
+    const bool nothing = tokens.empty();
+    return posted(context_, prepare(tokens, rows),
+                  [this](LlamaContext::Call& call) -> LogitsBlock {
+                    if (call.tokens.empty()) return {nullptr, 0, vocab_size()};
+                    return finish(call);
+                  },
+                  nothing);
   }
 
   // Shortens the sequence to n tokens (the cache drops the rest with the next append).
@@ -550,7 +532,6 @@ class LlamaProvider : public LlamaSequence {
 
 static_assert(Vocabulary<LlamaModel>);
 static_assert(ChatProvider<LlamaSequence>);
-static_assert(BatchedLogitsProvider<LlamaSequence>);
 static_assert(ChatProvider<LlamaProvider>);
 
 }  // namespace wsd
