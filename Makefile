@@ -111,7 +111,7 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	bash cmake/install-deps.sh --fuzz
 	CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWSD_BUILD_FUZZERS=ON -DWSD_WITH_LLAMA=OFF -DWSD_BUILD_EXAMPLES=OFF -DWSD_BUILD_BENCHMARKS=OFF
-	cmake --build build-fuzz -j$(JOBS) --target fuzz_config fuzz_prompts fuzz_switch fuzz_bridge
+	cmake --build build-fuzz -j$(JOBS) --target fuzz_config fuzz_prompts fuzz_switch fuzz_bridge fuzz_chat_request
 	bash tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
 clean:

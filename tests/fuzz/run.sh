@@ -8,7 +8,7 @@ seconds=${2:-60}
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$build/fuzz-artifacts"
 status=0
-for t in config prompts switch bridge; do
+for t in config prompts switch bridge chat_request; do
   work="$build/fuzz-corpus/$t"
   mkdir -p "$work"
   cp -n "$here/corpus/$t/"* "$work/" 2>/dev/null || true
