@@ -144,6 +144,21 @@ def main():
         check(marker == (record["continuation"]["text"] != ""), "a switch marker where the base model took over")
         check(usage is not None and usage.completion_tokens > 0, "stream_options.include_usage: usage at the end")
 
+        # langchain-openai's ChatOpenAI, as people use it: invoke and stream give the same text as the
+        # openai client (greedy), and the wsd settings pass through extra_body.
+        from langchain_openai import ChatOpenAI
+        chat = ChatOpenAI(base_url=server.url + "/v1", api_key=KEY, model="wsd", temperature=0, max_retries=0)
+        question = [("user", "What is the capital of France?")]
+        check(chat.invoke(question).content == record["text"], "langchain ChatOpenAI.invoke: wsd-generate's text")
+        check("".join(c.content for c in chat.stream(question)) == record["text"],
+              "langchain ChatOpenAI.stream: the chunks concatenate to the same text")
+        never = ChatOpenAI(base_url=server.url + "/v1", api_key=KEY, model="wsd", temperature=0, max_retries=0,
+                           max_tokens=3, extra_body={"wsd": {"switch": "never"}})
+        answer = never.invoke(question)
+        check(answer.response_metadata.get("finish_reason") == "length" and
+              answer.usage_metadata["output_tokens"] == 3,
+              "langchain: max_tokens and extra_body's wsd settings reach the server")
+
         # n = 2 with a temperature: two choices, the same again from the same seed.
         def sample():
             r = client.chat.completions.create(model="wsd", messages=messages, temperature=0.9, seed=11, n=2,
