@@ -143,6 +143,14 @@ const Field<Owner>* find_field(std::span<const Field<Owner>> fields, std::string
   return nullptr;
 }
 
+// Whether `name` is a part that holds fields ("draft" for "draft.temperature").
+template <class Owner>
+bool is_part(std::span<const Field<Owner>> fields, std::string_view name) {
+  for (const auto& f : fields)
+    if (f.name.size() > name.size() && f.name.starts_with(name) && f.name[name.size()] == '.') return true;
+  return false;
+}
+
 // A member's value as a field value, and back (numbers converted, lists of floats as doubles).
 template <class T>
 FieldValue to_field_value(const T& x) {

@@ -78,9 +78,7 @@ void read_fields_at(std::span<const Field<Owner>> fields, const nlohmann::json& 
       f->set(o, v);
       continue;
     }
-    bool part = false;  // "draft" when there are "draft.*" fields
-    for (const auto& f : fields) part = part || f.name.starts_with(name + ".");
-    if (!part) throw ConfigError(where + ": unknown field '" + name + "'", name);
+    if (!is_part(fields, name)) throw ConfigError(where + ": unknown field '" + name + "'", name);
     if (!it.value().is_object())
       throw ConfigError(where + ": " + name + " = " + it.value().dump() + " is not an object", name);
     read_fields_at(fields, it.value(), o, where, name + ".");

@@ -208,9 +208,7 @@ inline ChatRequest parse_chat_request(const nlohmann::json& body, const Config& 
     for (auto it = w.begin(); it != w.end(); ++it) {
       const std::string key = it.key() == "switch" ? "switch_rule" : it.key();
       const Field<Config>* field = find_field(config_fields(), key);
-      bool part = false;  // "draft" (the fields draft.*) and the like
-      for (const auto& f : config_fields()) part = part || f.name.starts_with(key + ".");
-      if ((field && !field->per_request) || part)
+      if ((field && !field->per_request) || is_part(config_fields(), key))  // e.g. "draft": its fields draft.*
         throw bad("wsd." + it.key(), "'wsd." + it.key() + "' cannot be set per request");
       own[key] = it.value();
       given_as[key] = it.key();

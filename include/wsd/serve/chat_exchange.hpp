@@ -67,14 +67,14 @@ class ChatExchange : public std::enable_shared_from_this<ChatExchange> {
   }
 
   // A request that did not stream: waits for every choice, then the response, or the error of
-  // the first choice that failed.
+  // the first choice that failed. Once: the results are moved into the response.
   std::variant<nlohmann::json, ApiError> wait_response() {
     std::unique_lock lock(mutex_);
     changed_.wait(lock, [&] { return ended_ == outcomes_.size(); });
     std::vector<Result> results;
-    for (const auto& o : outcomes_) {
+    for (auto& o : outcomes_) {  // taken once: the results move out
       if (!o->result) return answer_error(o->error);
-      results.push_back(*o->result);
+      results.push_back(std::move(*o->result));
     }
     return completion_.response(results, prompt_tokens_);
   }
