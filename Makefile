@@ -25,7 +25,7 @@ models-large:
 	bash cmake/fetch-models.sh --large >/dev/null
 
 configure: llama
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$$(bash cmake/setup-llama.sh)" $(CMAKE_FLAGS)
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$$(bash cmake/setup-llama.sh)" -DWSD_HTTPLIB_DIR="$$(bash cmake/setup-httplib.sh)" $(CMAKE_FLAGS)
 
 build: configure
 	cmake --build $(BUILD) -j$(JOBS)

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -24,6 +25,7 @@
 #include "tools/config_flags.hpp"
 #include "tools/exit_codes.hpp"
 #include "tools/open_pair.hpp"
+#include "tools/read_deadline.hpp"
 #include "tools/version.hpp"
 
 // Last: httplib brings <resolv.h>, whose _res macro breaks headers included after it (Eigen's among them).
@@ -41,7 +43,7 @@ int main(int argc, char** argv) {
   std::string host = "127.0.0.1", api_key_env, model_name = "wsd";
   int port = 8090, context = 2048;
   std::size_t parallel = wsd::default_parallel(), queue = 64;
-  double grace_s = 10;
+  double grace_s = 10, read_timeout_s = 30;
   app.add_option("--host", host, "address to listen on")->capture_default_str();
   app.add_option("--port", port, "port to listen on (0: any free port, printed)")->check(CLI::Range(0, 65535))->capture_default_str();
   app.add_option("--api-key-env", api_key_env, "require this environment variable's value as the bearer token");
@@ -51,6 +53,11 @@ int main(int argc, char** argv) {
   app.add_option("--context", context, "tokens of context per conversation and model")->check(CLI::Range(64, 131072))->capture_default_str();
   std::size_t max_body = 0;
   app.add_option("--max-body-bytes", max_body, "requests with a larger body are refused with 413 (default: 128 bytes per token of --context)");
+  app.add_option("--read-timeout", read_timeout_s,
+                 "seconds a client may take to send a request (line, headers, body) from its connection or its previous "
+                 "answer; a slower one gets 408 (above the 5 s an idle connection is kept)")
+      ->check(CLI::Range(6.0, 3600.0))
+      ->capture_default_str();
   wsd::tools::PlacementFlags placement(app);
   wsd::tools::add_version_flag(app, "wsd-server");
   app.add_option("--grace", grace_s, "seconds answers in flight may take to finish after SIGTERM")->capture_default_str();
@@ -88,10 +95,15 @@ int main(int argc, char** argv) {
     svr.set_payload_max_length(max_body);
     // A client that asks first (curl does above 1 MiB) is refused before it sends the body.
     svr.set_expect_100_continue_handler([&](const httplib::Request& req, httplib::Response& res) {
-      if (req.get_header_value<std::uint64_t>("Content-Length") > max_body) return res.status = 413;
+      if (req.get_header_value_u64("Content-Length") > max_body) return res.status = 413;
       return 100;
     });
     svr.new_task_queue = [] { return new httplib::ThreadPool(72); };
+    svr.set_keep_alive_timeout(5);                   // an idle connection is closed after 5 s
+    std::optional<wsd::tools::ReadDeadline> deadline;  // once the port is known: before any request
+    svr.set_logger([&](const httplib::Request& req, const httplib::Response& res) {  // before the body is written
+      if (res.get_header_value("Content-Type") != "text/event-stream") deadline->answered(req.remote_addr, req.remote_port);
+    });
     auto error = [&](httplib::Response& res, const wsd::serve::ApiError& e) {
       res.status = e.status;
       res.set_content(wsd::serve::json_text(e.body()), "application/json");
@@ -135,6 +147,7 @@ int main(int argc, char** argv) {
     const std::vector<std::string> routes = {"/", "/health", "/metrics", "/v1/models", "/v1/chat/completions"};
     svr.set_error_handler([&](const httplib::Request& req, httplib::Response& res) {
       if (!res.body.empty()) return;  // a handler's own error
+      if (deadline->expired(req.remote_addr, req.remote_port)) return;  // answered 408 (counted) and shut
       using wsd::serve::ApiError;
       const bool known = std::find(routes.begin(), routes.end(), req.path) != routes.end();
       if (res.status == 404 && known) {
@@ -159,6 +172,7 @@ int main(int argc, char** argv) {
 
     svr.Post("/v1/chat/completions", [&](const httplib::Request& req, httplib::Response& res) {
       using wsd::serve::ApiError;
+      deadline->handling(req.remote_addr, req.remote_port);  // read: no deadline while it is answered
       if (!authorized(req, res)) return;
       if (admission.closing()) return error(res, admission.refusal());
       if (!ready) return error(res, ApiError(503, "the models are still loading", "", "server_error"));
@@ -200,12 +214,21 @@ int main(int argc, char** argv) {
       for (std::size_t i = 0; i < request.n; ++i)
         ids.push_back(pair->submit(wsd::sample_config(request.config, i), request.conversation, ex->stream(i),
                                    [ex, i, &metrics, &admission](wsd::Outcome o) {
-                                     if (o.result) metrics.answer(*o.result);
+                                     metrics.ended(o);
                                      ex->end(i, std::move(o));
                                      admission.release();
                                    }));
 
       if (!request.stream) {
+        // A client that went away (closed its connection) cancels its conversations: their
+        // slots free at once, and the request is counted as 499, as nginx names it.
+        while (!ex->wait_ended(std::chrono::milliseconds(100)))
+          if (req.is_connection_closed()) {
+            for (auto cid : ids) pair->cancel(cid);
+            ex->wait_response();
+            metrics.status(499);
+            return;
+          }
         auto answer = ex->wait_response();
         if (const auto* e = std::get_if<ApiError>(&answer)) return error(res, *e);
         res.set_content(wsd::serve::json_text(std::get<json>(answer)), "application/json");
@@ -230,7 +253,8 @@ int main(int argc, char** argv) {
             if (taken.finished) sink.done();
             return true;
           },
-          [ex, ids, &pair](bool success) {  // the connection ended: a client gone cancels
+          [ex, ids, &pair, &deadline, addr = req.remote_addr, port = req.remote_port](bool success) {
+            deadline->answered(addr, port);  // the stream ended: a client gone cancels
             if (!success && !ex->all_ended())
               for (auto cid : ids) pair->cancel(cid);
           });
@@ -239,6 +263,14 @@ int main(int argc, char** argv) {
     if (port == 0) port = svr.bind_to_any_port(host);
     else if (!svr.bind_to_port(host, port))
       throw wsd::ConfigError("--host " + host + " --port " + std::to_string(port) + ": cannot listen there (in use?)");
+    const std::string late = wsd::serve::json_text(
+        wsd::serve::ApiError(408, "the request was not sent within " + CLI::detail::to_string(read_timeout_s) + " s (--read-timeout)", "",
+                             "invalid_request_error", "request_timeout")
+            .body());
+    deadline.emplace(port, std::chrono::duration<double>(read_timeout_s),
+                     "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\nContent-Length: " +
+                         std::to_string(late.size()) + "\r\nConnection: close\r\n\r\n" + late,
+                     [&] { metrics.status(408); });
     std::thread http([&] { svr.listen_after_bind(); });
     std::fprintf(stderr, "wsd-server: listening on http://%s:%d (loading the models)\n", host.c_str(), port);
 

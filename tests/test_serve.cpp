@@ -163,6 +163,8 @@ TEST_CASE("the metrics count statuses, tokens, cancels and the switch index, wit
   cancelled.continuation_reason = wsd::ContinuationEnd::cancelled;
   cancelled.accept_index = 40;
   m.answer(cancelled);
+  m.ended(wsd::Outcome{3, std::nullopt, std::make_exception_ptr(wsd::CancelledError("cancelled before it started"))});
+  m.ended(wsd::Outcome{4, std::nullopt, std::make_exception_ptr(wsd::ConfigError("not a cancel"))});
   m.devices("CPU", "Vulkan0: \"soft\" device");
   const std::string t = m.text(7);
   CHECK(m.requests(200) == 2);
@@ -170,7 +172,7 @@ TEST_CASE("the metrics count statuses, tokens, cancels and the switch index, wit
   CHECK_THAT(t, Catch::Contains("wsd_requests_total{status=\"429\"} 1\n"));
   CHECK_THAT(t, Catch::Contains("wsd_tokens_drafted_total 6\n"));
   CHECK_THAT(t, Catch::Contains("wsd_tokens_judged_total 6\n"));
-  CHECK_THAT(t, Catch::Contains("wsd_answers_cancelled_total 1\n"));
+  CHECK_THAT(t, Catch::Contains("wsd_answers_cancelled_total 2\n"));
   CHECK_THAT(t, Catch::Contains("wsd_queue_length 7\n"));
   CHECK_THAT(t, Catch::Contains("wsd_switch_index_bucket{le=\"2\"} 1\n"));  // 2 drafted tokens kept
   CHECK_THAT(t, Catch::Contains("wsd_switch_index_bucket{le=\"32\"} 1\n"));

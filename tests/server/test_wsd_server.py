@@ -284,6 +284,7 @@ def main():
     finally:
         rc = small.stop()
     check(rc == 0, "SIGTERM with an answer in flight: exit 0")
+    limits_test()
     penalty_test()
     load_test()
     page_test()
@@ -456,6 +457,97 @@ def remote_test():
     finally:
         llama.kill()
         llama.wait()
+
+
+def metric(text, name):
+    return int(next((l.split()[1] for l in text.split("\n") if l.startswith(name + " ")), "0"))
+
+
+def limits_test():
+    """Bounded resources: a 100 MB body sent without asking first is refused with 413 before it is
+    read (the server's memory does not grow); a non-streaming request whose client went away is
+    cancelled, every one of its n=8 conversations, and counted as 499; a client that sends a header a
+    second is answered 408 when --read-timeout runs out, while another client is served."""
+    import socket
+    server = Server("limits", ["--parallel", "1", "--queue", "8", "--read-timeout", "6"], key=False)
+    url = server.url + "/v1/chat/completions"
+    try:
+        before = rss_kb(server.proc.pid)
+        size = 100 * 1024 * 1024
+        s = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+        s.sendall(f"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                  f"Content-Length: {size}\r\n\r\n".encode())
+        sent = 0
+        try:
+            while sent < size:  # the server answers and closes long before the body is sent
+                sent += s.send(b" " * 65536)
+        except OSError:
+            pass
+        answer = b""
+        try:
+            while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+        except OSError:
+            pass
+        s.close()
+        head, _, body = answer.partition(b"\r\n\r\n")
+        check(head.startswith(b"HTTP/1.1 413") and json.loads(body)["error"]["code"] == "request_too_large",
+              f"a 100 MB body: 413 with OpenAI's error object after {sent // 1024} KiB were sent")
+        after = rss_kb(server.proc.pid)
+        check(after < before + 50 * 1024, f"a 100 MB body: resident memory {before} kB before, {after} kB after")
+
+        slow = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+        slow.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        start, late = time.time(), b""
+        for i in range(30):
+            try:
+                slow.sendall(f"X-Slow-{i}: 1\r\n".encode())
+            except OSError:
+                break
+            if i == 2:
+                code, _ = curl(url, {"model": "wsd", "messages": [{"role": "user", "content": "Say hi."}], "max_tokens": 4}, key=None)
+                check(code == 200, "while a client sends a header a second, another one is served")
+            slow.settimeout(1)
+            try:
+                late = slow.recv(65536)
+                break
+            except socket.timeout:
+                pass
+        took = time.time() - start
+        slow.close()
+        head, _, text = late.partition(b"\r\n\r\n")
+        check(head.startswith(b"HTTP/1.1 408") and json.loads(text)["error"]["code"] == "request_timeout",
+              f"a client sending a header a second: 408 after {took:.1f} s (--read-timeout 6)")
+
+        body = {"model": "wsd", "n": 8, "temperature": 0.7, "max_tokens": 400, "wsd": {"draft_max_tokens": 4},
+                "messages": [{"role": "user", "content": "Count from 1 to 300, separated by commas."}]}
+        p = subprocess.Popen(["curl", "-sS", "-H", "Content-Type: application/json", "--data-binary", json.dumps(body), url],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):  # until the first of its conversations is in flight
+            if metric(urllib.request.urlopen(server.url + "/metrics").read().decode(), "wsd_queue_length") == 8:
+                break
+            time.sleep(0.1)
+        time.sleep(1)
+        p.kill()
+        p.wait()
+        text = ""
+        for _ in range(300):
+            text = urllib.request.urlopen(server.url + "/metrics").read().decode()
+            if metric(text, "wsd_answers_cancelled_total") == 8:
+                break
+            time.sleep(0.1)
+        check(metric(text, "wsd_answers_cancelled_total") == 8 and 'wsd_requests_total{status="499"} 1' in text
+              and metric(text, "wsd_queue_length") == 0 and 'wsd_requests_total{status="408"} 1' in text
+              and 'status="400"' not in text,
+              "an abandoned non-streaming n=8 request: its 8 conversations cancelled, 499 counted, the queue empty")
+        code, _ = curl(url, {"model": "wsd", "messages": [{"role": "user", "content": "Say hi."}], "max_tokens": 4}, key=None)
+        check(code == 200, "after it, the next request is served")
+    finally:
+        rc = server.stop()
+    check(rc == 0, "limits: SIGTERM, exit 0")
 
 
 def rss_kb(pid):

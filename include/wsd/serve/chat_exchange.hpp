@@ -66,6 +66,12 @@ class ChatExchange : public std::enable_shared_from_this<ChatExchange> {
     return ended_ == outcomes_.size();
   }
 
+  // Whether every choice ended, waiting up to `wait` for it (a handler that polls its client).
+  bool wait_ended(std::chrono::milliseconds wait) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, wait, [&] { return ended_ == outcomes_.size(); });
+  }
+
   // A request that did not stream: waits for every choice, then the response, or the error of
   // the first choice that failed. Once: the results are moved into the response.
   std::variant<nlohmann::json, ApiError> wait_response() {

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "wsd/batch/decode_loop.hpp"
+#include "wsd/core/errors.hpp"
 #include "wsd/core/result.hpp"
 
 namespace wsd::serve {
@@ -39,6 +41,17 @@ class Metrics {
         break;
       }
     ++switch_buckets_[b];
+  }
+  // A conversation that ended: its answer, or a cancel before it started (counted as cancelled).
+  void ended(const Outcome& o) {
+    if (o.result) return answer(*o.result);
+    try {
+      if (o.error) std::rethrow_exception(o.error);
+    } catch (const CancelledError&) {
+      std::lock_guard lock(mutex_);
+      ++cancelled_;
+    } catch (...) {
+    }
   }
   // Where each model runs ("Vulkan0: llvmpipe ...", "CPU", "the server at URL"), once loaded.
   void devices(std::string weak, std::string strong) {
