@@ -296,7 +296,9 @@ def page_test():
     """The chat page in a real browser: headless Chromium loads it, the page sends a prompt, and the
     DOM is read (through the DevTools protocol) once the answer has streamed: both parts present,
     the switch marker where the trace says. The server wants a key: the page's first try is refused
-    (401, shown), then the key typed into its key field is sent and kept."""
+    (401, shown), then the key typed into its key field is sent and kept. A second turn carries the
+    conversation; the compare view's three answers (WSD, base model alone, drafter alone) with the
+    settings typed in are each the API's answer for the same request."""
     import shutil
     import websocket
     browser = shutil.which("chromium")
@@ -344,28 +346,84 @@ def page_test():
         state = wait_end()
         info = js("document.getElementById('info').textContent")
         check(state == "error" and "401" in info and "API key" in info, f"the page without the key: 401 shown ({info})")
+        check(js("document.getElementById('prompt').value") == prompt, "a refused prompt is back in the composer")
         js(f"const k = document.getElementById('key'); k.value = '{KEY}'; k.dispatchEvent(new Event('change'));"
            "document.getElementById('send').click()")
         check(wait_end() == "done", "with the key in its field, the page streamed an answer to its end")
         check(js("localStorage.getItem('wsd-api-key')") == KEY, "the page keeps the key for the next visit")
-        draft = js("document.getElementById('draft').textContent")
-        strong = js("document.getElementById('strong').textContent")
-        marker = js("document.getElementById('switch').textContent")
-        index = js("document.body.dataset.switchIndex")
-        points = js("document.querySelectorAll('#plot circle.pk').length")
-        tau_line = js("document.querySelectorAll('#plot #tau').length")
-        ws.close()
-        # The same request through the API: the trace to compare the page with.
-        code, text = curl(server.url + "/v1/chat/completions", {"messages": [{"role": "user", "content": prompt}]})
-        answer = json.loads(text)
-        trace = answer["wsd"]
-        check(code == 200 and draft + strong == answer["choices"][0]["message"]["content"],
-              "the page shows the whole answer: the drafter's part and the base model's part")
-        check(draft == trace["drafted_text"] and strong == trace["continuation_text"][:len(strong)],
+
+        def shown(kind, nth=-1):
+            """What the page shows of an answer box: its parts, marker, switch index, plot."""
+            return js(f"""(() => {{ const a = [...document.querySelectorAll('#turns .answer[data-kind={kind}]')].at({nth});
+                return {{draft: a.querySelector('.draft').textContent, strong: a.querySelector('.strong').textContent,
+                        marker: a.querySelector('.switch').textContent, index: a.dataset.switchIndex, state: a.dataset.state,
+                        points: a.querySelectorAll('circle.pk').length, tau: a.querySelectorAll('line.tau').length}}; }})()""")
+
+        def api(body):
+            code, text = curl(server.url + "/v1/chat/completions", body)
+            check(code == 200, f"the API answers {json.dumps(body)[:80]}...")
+            reply = json.loads(text)
+            return reply["choices"][0]["message"]["content"], reply["wsd"]
+
+        first = shown("wsd")
+        content, trace = api({"messages": [{"role": "user", "content": prompt}]})
+        check(first["draft"] + first["strong"] == content, "the page shows the whole answer: the drafter's part and the base model's part")
+        check(first["draft"] == trace["drafted_text"] and first["strong"] == trace["continuation_text"][:len(first["strong"])],
               "the drafter's part and the base model's part are where the trace puts them")
-        check(str(trace["switch_index"]) == index, f"the page's switch index is the trace's ({index})")
-        check((marker == "|") == (strong != ""), "the switch marker stands where the base model took over")
-        check(points == len(trace["p"]) and tau_line == 1, f"the plot shows the {points} drafted p_k against tau")
+        check(str(trace["switch_index"]) == first["index"], f"the page's switch index is the trace's ({first['index']})")
+        check((first["marker"] == "|") == (first["strong"] != ""), "the switch marker stands where the base model took over")
+        check(first["points"] == len(trace["p"]) and first["tau"] == 1, f"the plot shows the {first['points']} drafted p_k against tau")
+
+        # A second turn: the page sends the whole conversation, its answer is the API's for it.
+        follow = "And of Germany?"
+        js(f"document.getElementById('prompt').value = {json.dumps(follow)}; document.getElementById('send').click()")
+        check(wait_end() == "done", "a second turn streamed to its end")
+        history = [{"role": "user", "content": prompt}, {"role": "assistant", "content": content}, {"role": "user", "content": follow}]
+        sent = js("window.wsdRequests.at(-1).messages")
+        check(sent == history and js("document.body.dataset.turns") == "2",
+              "the second turn sends the conversation so far (the first answer included)")
+        second = shown("wsd")
+        content2, _ = api({"messages": history})
+        check(second["draft"] + second["strong"] == content2, "the second answer is the API's for the whole conversation")
+
+        # Settings and the compare view: one prompt answered by WSD, the base model alone and the
+        # drafter alone, each the API's answer for the same request (the immediate and never rules).
+        settings = {"threshold": 0.7, "window": 3, "draft_max_tokens": 8, "max_tokens": 12}
+        js("".join(f"document.getElementById('{k}').value = '{v}'; document.getElementById('{k}').dispatchEvent(new Event('change'));"
+                   for k, v in settings.items()) +
+           "document.getElementById('clear').click(); document.getElementById('compare').checked = true;" +
+           f"document.getElementById('prompt').value = {json.dumps(prompt)}; document.getElementById('send').click()")
+        check(wait_end() == "done", "the compare view streamed three answers to their end")
+        check(js("document.querySelectorAll('#turns .answer').length") == 3 and js("document.body.dataset.turns") == "1",
+              "a new chat: one turn, three answers side by side")
+        one = [{"role": "user", "content": prompt}]
+        expected = {
+            "wsd": {"messages": one, "max_tokens": 12, "wsd": {"threshold": 0.7, "window": 3, "draft_max_tokens": 8}},
+            "base": {"messages": one, "max_tokens": 12, "wsd": {"draft_max_tokens": 8, "switch": "immediate"}},
+            "drafter": {"messages": one, "max_tokens": 12, "wsd": {"draft_max_tokens": 100000, "switch": "never"}},
+        }
+        for kind, body in expected.items():
+            page = shown(kind)
+            content, trace = api(body)
+            check(page["state"] == "done" and page["draft"] + page["strong"] == content,
+                  f"compare, {kind}: the page's answer is the API's ({content!r})")
+            check(str(trace["switch_index"]) == page["index"], f"compare, {kind}: switch index {page['index']} as in the trace")
+            if kind == "base":
+                check(page["draft"] == "" and page["index"] == "-1", "compare: the base model alone drafts nothing")
+            if kind == "drafter":
+                check(page["draft"] == trace["drafted_text"] and trace["switch_reason"] != "switch",
+                      f"compare: the drafter alone keeps its whole draft ({trace['switch_reason']})")
+            if kind == "wsd":
+                check(page["points"] == len(trace["p"]) and page["tau"] == 1 and trace["threshold"] == 0.7,
+                      "compare: WSD's p_k against the page's tau (0.7)")
+        shot = os.environ.get("WSD_PAGE_SCREENSHOT")  # the README's picture: WSD_PAGE_SCREENSHOT=path
+        if shot:
+            call("Emulation.setDeviceMetricsOverride", width=1280, height=760, deviceScaleFactor=1, mobile=False)
+            time.sleep(0.5)
+            import base64
+            with open(shot, "wb") as f:
+                f.write(base64.b64decode(call("Page.captureScreenshot", format="png")["data"]))
+        ws.close()
     finally:
         chrome.kill()
         chrome.wait()
