@@ -10,14 +10,18 @@
 #include <thread>
 #include <wsd/providers/llama/default_models.hpp>
 #include <wsd/providers/llama/llama_cpp.hpp>
+#if WSD_WITH_HTTP  // libcurl: the strong model on a server (--strong-url)
 #include <wsd/providers/http/llama_http_pair.hpp>
+#endif
 #include <wsd/providers/llama/llama_parallel.hpp>
 #include <wsd/wsd.hpp>
 
 #include "tools/config_flags.hpp"
 #include "tools/pair_flags.hpp"
 #include "tools/placement_flags.hpp"
+#if WSD_WITH_HTTP
 #include "tools/server_flags.hpp"
+#endif
 #include "tools/version.hpp"
 
 namespace {
@@ -433,7 +437,9 @@ int main(int argc, char** argv) {
   app.add_option("--repeats", repeats, "passes per mode (the median is reported)")->check(CLI::Range(1, 100))->capture_default_str();
   app.add_option("--limit", limit, "use only the first N prompts (0: all)");
   wsd::tools::ConfigFlags config_flags(app, defaults);
+#if WSD_WITH_HTTP
   wsd::tools::ServerFlags server_flags(app);  // --strong-url: a throughput section with the strong model there
+#endif
   app.add_option("--threads", threads);
   app.add_flag("--reference-defaults", reference_defaults, "draft 512 / total 2048, as the reference");
   app.add_flag("--fast-kernels", fast, "llama.cpp's fastest kernels (not batch-invariant)");
@@ -541,6 +547,7 @@ int main(int argc, char** argv) {
             [&](std::size_t n) { return std::make_unique<wsd::LlamaPairSequences>(weak, strong, n); }, prompts, cfg,
             parallels, repeats, costs, invariant ? "invariant" : "fast");
       }
+#if WSD_WITH_HTTP
       if (server_flags.remote()) {  // the strong model on the server, the drafter here (batch-invariant)
         const auto server = server_flags.connect();
         report["server"] = {{"url", server->url()}, {"model", server->model()},
@@ -549,6 +556,7 @@ int main(int argc, char** argv) {
             [&](std::size_t n) { return std::make_unique<wsd::LlamaHttpPair>(weak_model, server, n); },
             prompts, cfg, parallels, repeats, json(), "server");
       }
+#endif
       report["throughput"] = sections;
       json& ratios = report["ratios"];
       if (sections.contains("invariant")) {

@@ -1,6 +1,8 @@
 // The default pair with every layer of both models on a GPU (ctest label "gpu": `make test-gpu`
 // runs them on llama.cpp's Vulkan backend, on Mesa's software device llvmpipe where there is no
 // GPU). Few prompts and short answers: a software GPU writes a few tokens a second.
+// WSD_GPU_WEAK and WSD_GPU_STRONG name another pair (benchmarks/gpu-check.sh: random-weight models
+// written by benchmarks/make_gguf.py, whose probabilities mean nothing: the fixed rule switches).
 #include <catch2/catch.hpp>
 #include <wsd/providers/llama/default_models.hpp>
 #include <wsd/providers/llama/llama_cpp.hpp>
@@ -9,6 +11,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 
@@ -27,10 +30,21 @@ std::vector<wsd::Conversation> prompts() {
           {"zero", {{"user", "Say the number 0."}}}};
 }
 
+std::string from_env(const char* name, const std::string& otherwise) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::string(v) : otherwise;
+}
+bool random_pair() { return !from_env("WSD_GPU_STRONG", "").empty(); }
+
 wsd::Config config() {
   wsd::Config c;
   c.draft_max_tokens = 10;
   c.max_tokens = 14;
+  if (random_pair()) {  // meaningless probabilities: switch after 6 drafted tokens
+    c.switch_rule = "fixed";
+    c.switch_args["fixed_length"] = 6;
+    return c;
+  }
   c.switch_args["threshold"] = 0.5;  // a switch inside the short draft on some of the prompts
   c.switch_args["window"] = 2;
   return c;
@@ -44,8 +58,8 @@ Pair load(int gpu_layers) {
   wsd::LlamaOptions o;
   o.context = 256;
   o.gpu_layers = gpu_layers;
-  return {std::make_shared<const wsd::LlamaModel>(existing(wsd::default_weak_model()), o),
-          std::make_shared<const wsd::LlamaModel>(existing(wsd::default_strong_model()), o)};
+  return {std::make_shared<const wsd::LlamaModel>(existing(from_env("WSD_GPU_WEAK", wsd::default_weak_model())), o),
+          std::make_shared<const wsd::LlamaModel>(existing(from_env("WSD_GPU_STRONG", wsd::default_strong_model())), o)};
 }
 
 const Pair& on_gpu() {
