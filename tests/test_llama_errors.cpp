@@ -67,3 +67,44 @@ TEST_CASE("this CPU runs the llama.cpp build, and the AMX probe answers from a c
   if (!(edx & (1u << 24))) CHECK_FALSE(works);  // no AMX advertised: never used
   if (!ggml_cpu_has_amx_int8()) CHECK_FALSE(wsd::llama_amx_usable());  // no AMX kernels built in
 }
+
+namespace {
+
+// A GGUF holding only a tensor table: one 2-D weight of `type` and a 1-D F32 norm.
+std::string gguf_with(ggml_type type, const std::string& name) {
+  ggml_init_params ip{};
+  ip.mem_size = 1 << 20;
+  ip.no_alloc = false;
+  ggml_context* ctx = ggml_init(ip);
+  ggml_tensor* weight = ggml_new_tensor_2d(ctx, type, 64, 4);
+  ggml_set_name(weight, "blk.0.attn_q.weight");
+  ggml_tensor* norm = ggml_new_tensor_1d(ctx, GGML_TYPE_F32, 64);
+  ggml_set_name(norm, "blk.0.attn_norm.weight");
+  gguf_context* g = gguf_init_empty();
+  gguf_set_val_str(g, "general.architecture", "llama");
+  gguf_add_tensor(g, weight);
+  gguf_add_tensor(g, norm);
+  const auto path = (std::filesystem::temp_directory_path() / "wsd-llama-errors" / name).string();
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  const bool written = gguf_write_to_file(g, path.c_str(), false);
+  gguf_free(g);
+  ggml_free(ctx);
+  REQUIRE(written);
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE("the CPU's batch-invariant physical batch follows the weights' types", "[llama][invariance]") {
+  // Measured invariant up to 7 rows (invariance.hpp): the quantised types.
+  for (ggml_type t : {GGML_TYPE_Q4_0, GGML_TYPE_Q4_1, GGML_TYPE_Q5_0, GGML_TYPE_Q8_0}) {
+    INFO(ggml_type_name(t));
+    CHECK(wsd::cpu_invariant_ubatch(gguf_with(t, std::string("q-") + ggml_type_name(t) + ".gguf")) == wsd::kInvariantUbatch);
+  }
+  // F16 and BF16 weights change path at 2 rows; F32 weights were not measured: one token at a time.
+  for (ggml_type t : {GGML_TYPE_F16, GGML_TYPE_BF16, GGML_TYPE_F32}) {
+    INFO(ggml_type_name(t));
+    CHECK(wsd::cpu_invariant_ubatch(gguf_with(t, std::string("f-") + ggml_type_name(t) + ".gguf")) == 1);
+  }
+  CHECK(wsd::cpu_invariant_ubatch("/nonexistent/wsd/model.gguf") == 1);
+}

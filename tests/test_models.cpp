@@ -66,6 +66,14 @@ TEST_CASE("the default strong model is Gemma 3 270M pre-trained, the weak one an
   CHECK_FALSE(weak.metadata("tokenizer.chat_template").empty());
 }
 
+TEST_CASE("on the CPU the default pair reads 6 tokens per physical batch batch-invariantly (quantised weights)", "[models]") {
+  for (const std::string& path : {weak_path(), strong_path()}) {
+    INFO(path);
+    const wsd::LlamaModel m(path, {.context = 256, .gpu_layers = 0});
+    CHECK(m.invariant_ubatch() == wsd::kInvariantUbatch);
+  }
+}
+
 TEST_CASE("online equals offline on every conversation of the prompt set: SmolLM2 drafts, Gemma 3 continues",
           "[models]") {
   wsd::LlamaProvider weak(weak_path()), strong(strong_path());

@@ -22,16 +22,11 @@
 #include "wsd/core/settings.hpp"
 #include "wsd/providers/llama/cpu_check.hpp"
 #include "wsd/providers/llama/devices.hpp"
+#include "wsd/providers/llama/invariance.hpp"
 #include "wsd/providers/llama/options.hpp"
 #include "wsd/text/strings.hpp"
 
 namespace wsd {
-
-// Physical batches of up to 7 tokens are computed by the same kernels on the CPU (measured on
-// Gemma-3 Q4_K_M and SmolLM2 Q4_1, portable build: logits bit-identical however tokens of one or
-// several sequences are grouped); at 8 rows llama.cpp's CPU matmul changes path. 6, even, is the
-// fastest of them. A GPU backend's limit is its own (invariant_ubatch).
-inline constexpr int kInvariantUbatch = 6;
 
 namespace detail {
 // In quiet mode llama.cpp's error lines are kept here (the last few) instead of printed, and the
@@ -111,6 +106,7 @@ class LlamaModel {
     detail::llama_backend_once(options.quiet);
     placement_ = place_layers(options, path);  // first: a GPU asked for where there is none needs no file
     detail::check_gguf_file(path);
+    cpu_invariant_ubatch_ = cpu_invariant_ubatch(path);
     llama_model_params mp = llama_model_default_params();
     // Extra buffer types repack weights (and hold AMX kernels): off in batch-invariant mode, and
     // off where the build has AMX kernels that this CPU cannot run.
@@ -149,8 +145,9 @@ class LlamaModel {
   const LlamaOptions& options() const { return options_; }
   // Where its layers are: "CPU", or the GPUs that hold them.
   const Placement& placement() const { return placement_; }
-  // The largest physical batch its backend computes the same way whatever the batch's shape.
-  int invariant_ubatch() const { return placement_.devices.empty() ? kInvariantUbatch : gpu_invariant_ubatch(placement_); }
+  // The largest physical batch its backend computes the same way whatever the batch's shape: on
+  // the CPU it depends on the weights' types (invariance.hpp), on a GPU on the backend.
+  int invariant_ubatch() const { return placement_.devices.empty() ? cpu_invariant_ubatch_ : gpu_invariant_ubatch(placement_); }
 
   std::vector<Token> tokenize(std::string_view text) const {
     std::vector<Token> out(text.size() + 8);
@@ -245,6 +242,7 @@ class LlamaModel {
   std::string path_;
   LlamaOptions options_;
   Placement placement_;
+  int cpu_invariant_ubatch_ = 1;  // invariance.hpp: from the weights' types
   std::unique_ptr<llama_model, ModelFree> model_;
   const llama_vocab* vocab_ = nullptr;
   std::size_t n_vocab_ = 0;
