@@ -113,7 +113,7 @@ else  # no GPU: the tests that put every layer on one would refuse; the CPU agai
 fi
 
 step "exactness: which physical batch sizes give bit-identical logits (wsd-batch-shapes)"
-"$build/bin/wsd-batch-shapes" --model "$weak" --model "$strong" --gpu-layers "$gpu_layers" --largest 16 --tokens 48 \
+"$build/bin/wsd-batch-shapes" --model "$weak" --model "$strong" --gpu-layers "$gpu_layers" --largest 8 --tokens 32 \
   --decode 0 2>&1 | tee "$out/batch-shapes.md" || true
 
 step "speed: per-token costs and throughput at --parallel 1,4,16,32 (wsd-bench)"
@@ -126,8 +126,8 @@ with open(sys.argv[2], "w") as f:
         f.write(json.dumps(r) + "\n")
 EOF
 "$build/bin/wsd-bench" --weak "$weak" --strong "$strong" --input "$work/prompts-32.jsonl" --out "$out/bench" \
-  --throughput-only --repeats 1 --parallel 1,4,16,32 --switch fixed --fixed-length 12 --draft-max-tokens 24 \
-  --max-tokens 48 --gpu-layers "$gpu_layers" 2>&1 | tee "$out/bench.txt" || true
+  --throughput-only --repeats 1 --parallel 1,4,16,32 --switch fixed --fixed-length 8 --draft-max-tokens 16 \
+  --max-tokens 32 --gpu-layers "$gpu_layers" 2>&1 | tee "$out/bench.txt" || true
 [ -f "$out/bench/bench.json" ] && cp "$out/bench/bench.json" "$out/bench.json"
 
 step "done in $(($(date +%s) - start)) s; results in $out"

@@ -213,10 +213,10 @@ int main(int argc, char** argv) {
       std::vector<std::size_t> ids;
       for (std::size_t i = 0; i < request.n; ++i)
         ids.push_back(pair->submit(wsd::sample_config(request.config, i), request.conversation, ex->stream(i),
-                                   [ex, i, &metrics, &admission](wsd::Outcome o) {
+                                   [ex, i, &metrics, &admission, streamed = request.stream](wsd::Outcome o) {
                                      metrics.ended(o);
                                      ex->end(i, std::move(o));
-                                     admission.release();
+                                     if (!streamed) admission.release();  // a stream's places: once written out
                                    }));
 
       if (!request.stream) {
@@ -253,10 +253,11 @@ int main(int argc, char** argv) {
             if (taken.finished) sink.done();
             return true;
           },
-          [ex, ids, &pair, &deadline, addr = req.remote_addr, port = req.remote_port](bool success) {
+          [ex, ids, &pair, &deadline, &admission, addr = req.remote_addr, port = req.remote_port](bool success) {
             deadline->answered(addr, port);  // the stream ended: a client gone cancels
             if (!success && !ex->all_ended())
               for (auto cid : ids) pair->cancel(cid);
+            admission.release(ids.size());  // written out (or given up): SIGTERM's drain may stop the server
           });
     });
 

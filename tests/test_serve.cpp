@@ -117,6 +117,11 @@ TEST_CASE("admission takes up to parallel + queue conversations and refuses more
   CHECK(a.refusal().status == 429);
   a.release();
   CHECK(a.admit(1));
+  a.release(3);  // a streamed request's places, once its stream is written out
+  CHECK(a.outstanding() == 2);
+  a.release(9);
+  CHECK(a.outstanding() == 0);
+  CHECK(a.admit(5));
   a.close();
   CHECK_FALSE(a.admit(1));
   CHECK(a.refusal().status == 503);

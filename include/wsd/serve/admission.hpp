@@ -2,6 +2,7 @@
 // Admission and drain: a server takes at most `parallel + queue` conversations at once (a request
 // for more is refused with 429, Retry-After), and on shutdown lets those it took finish within a
 // grace period, then cancels the rest. Thread-safe.
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -25,10 +26,11 @@ class Admission {
     outstanding_ += n;
     return true;
   }
-  // One admitted conversation ended.
-  void release() {
+  // n admitted conversations ended (a streamed request's once its stream is written out, so that
+  // the drain does not stop the server under it).
+  void release(std::size_t n = 1) {
     std::lock_guard lock(mutex_);
-    if (outstanding_ > 0) --outstanding_;
+    outstanding_ -= std::min(n, outstanding_);
     ended_.notify_all();
   }
   std::size_t outstanding() const {
