@@ -73,7 +73,7 @@ if [ ! -f "$prefix/lib/cmake/llama/llama-config.cmake" ]; then
     { tail -n 30 "$out/llama-build.log"; fail "llama.cpp did not build (llama-build.log)"; }
   cmake --install "$work/llama-build-$backend" >/dev/null
   built=$(($(date +%s) - t))
-  echo "llama.cpp of llama-cpp-python==0.3.36 $backend native: $gpu_flags, built in $built s on $jobs cores" >"$llama/wsd-llama-build.txt"
+  echo "llama.cpp of llama-cpp-python==$(bash "$root/cmake/fetch-llama-sdist.sh" --version) $backend native: $gpu_flags, built in $built s on $jobs cores" >"$llama/wsd-llama-build.txt"
 fi
 cat "$llama/wsd-llama-build.txt"
 

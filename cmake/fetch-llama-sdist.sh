@@ -2,11 +2,16 @@
 # Prints the path of llama-cpp-python's pinned sdist (the llama.cpp source that cmake/setup-llama.sh
 # builds), downloaded once into $WSD_HOME/sdist and checked by sha256. cmake/setup-httplib.sh takes
 # cpp-httplib from it, benchmarks/gpu-kit.sh llama.cpp's source for a GPU machine without network.
+# With --version it prints only the pinned version.
 set -euo pipefail
 WSD_HOME=${WSD_HOME:-$HOME/.cache/wsd}
 LLAMA_CPP_PYTHON_VERSION=0.3.36
 sha256=832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e
 dest="$WSD_HOME/sdist/llama_cpp_python-$LLAMA_CPP_PYTHON_VERSION.tar.gz"
+if [ "${1:-}" = --version ]; then  # the pinned version, the one place it is written
+  echo "$LLAMA_CPP_PYTHON_VERSION"
+  exit 0
+fi
 
 if [ ! -f "$dest" ] || [ "$(sha256sum "$dest" | cut -d' ' -f1)" != "$sha256" ]; then
   work=$(mktemp -d)

@@ -16,7 +16,7 @@
 # The version, backend and flags are printed on stderr and written to $venv/wsd-llama-build.txt.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-LLAMA_CPP_PYTHON_VERSION=0.3.36
+LLAMA_CPP_PYTHON_VERSION=$(bash "$here/fetch-llama-sdist.sh" --version)
 WSD_HOME=${WSD_HOME:-$HOME/.cache/wsd}
 backend=${WSD_LLAMA_BACKEND:-cpu}
 
@@ -72,8 +72,10 @@ if [ ! -f "$stamp" ] || [ -z "$(find_prefix)" ]; then
   export CMAKE_ARGS="$cmake_args"
   export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}
   start=$(date +%s)
-  # --force-reinstall: a build of another flavour may be installed already.
-  if ! "$venv/bin/pip" install --quiet --no-cache-dir --force-reinstall --no-deps "llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION" >&2 \
+  # From the sdist checked by sha256 (the one cmake/setup-httplib.sh and benchmarks/gpu-kit.sh take
+  # their sources from; downloaded once); --force-reinstall: another flavour may be installed.
+  sdist=$(bash "$here/fetch-llama-sdist.sh")
+  if ! "$venv/bin/pip" install --quiet --no-cache-dir --force-reinstall --no-deps "$sdist" >&2 \
      || ! "$venv/bin/pip" install --quiet --no-cache-dir "llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION" >&2; then
     echo "wsd: pip could not build llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION with $backend (see the pip output above)" >&2
     exit 1

@@ -221,11 +221,10 @@ int main(int argc, char** argv) {
 
       if (!request.stream) {
         // A client that went away (closed its connection) cancels its conversations: their
-        // slots free at once, and the request is counted as 499, as nginx names it.
+        // slots free as they end, and the request is counted as 499, as nginx names it.
         while (!ex->wait_ended(std::chrono::milliseconds(100)))
           if (req.is_connection_closed()) {
             for (auto cid : ids) pair->cancel(cid);
-            ex->wait_response();
             metrics.status(499);
             return;
           }

@@ -40,11 +40,7 @@ inline int cpu_invariant_ubatch(const std::string& path) {
   int limit = kInvariantUbatch;
   for (int64_t i = 0; i < gguf_get_n_tensors(g) && limit > 1; ++i) {
     const ggml_tensor* t = meta ? ggml_get_tensor(meta, gguf_get_tensor_name(g, i)) : nullptr;
-    if (!t) {
-      limit = 1;
-    } else if (ggml_n_dims(t) >= 2 && !cpu_batch_invariant_type(t->type)) {
-      limit = 1;
-    }
+    if (!t || (ggml_n_dims(t) >= 2 && !cpu_batch_invariant_type(t->type))) limit = 1;
   }
   if (meta) ggml_free(meta);
   gguf_free(g);
