@@ -215,7 +215,9 @@ class ToyScorer {
 
   void reset() { sampler_.reset(); }
 
+  // Stateless, as a server: nothing to score is no request (a read of the prompt alone keeps nothing).
   std::vector<double> score(std::span<const Token> context, std::span<const Token> targets) {
+    if (targets.empty()) return {};
     ++score_calls;
     std::vector<Token> all(context.begin(), context.end());
     all.insert(all.end(), targets.begin(), targets.end());

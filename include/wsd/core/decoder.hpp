@@ -236,6 +236,8 @@ class WeakToStrongDecoder {
     AnswerStream answer(stream, strong_.stops());
     if (answer.cancelled() && !rule_.skips_draft()) work.handoff_ = Handoff{DraftEnd::cancelled, 0};
     co_await trace.strong([&] { strong_.start(); });  // pass 3 reads prompt + kept draft from scratch
+    if constexpr (requires { strong_.read_prompt(work.prompt_.tokens); })  // the prompt alone first, as pass 2
+      co_await trace.strong([&] { return strong_.read_prompt(work.prompt_.tokens); });
     const auto kept = std::span<const Token>(work.drafted_).first(work.handoff_.kept);
     trace.keep_draft(work.handoff_, work.drafted_, co_await trace.strong([&] { return strong_.detokenize(kept); }));
     answer.draft(trace.accepted_text());

@@ -290,8 +290,14 @@ class LlamaContext : public Engine {
     cp.offload_kqv = options.kv_offload;
     cp.op_offload = !model_->placement().devices.empty();  // a CPU run stays on the CPU in a GPU build
     if (options.batch_invariant) cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_ENABLED;
-    const int ubatch = options.ubatch > 0 ? options.ubatch : options.batch_invariant ? model_->invariant_ubatch() : options.batch;
+    // Whole prompts: llama.cpp may take `batch` tokens per physical batch, and decode() gives it a
+    // later read in llama_decode calls of at most the invariant size (each one physical batch).
+    const bool whole_prompts = options.batch_invariant && options.ubatch <= 0 && options.whole_prompts;
+    const int ubatch = options.ubatch > 0                                  ? options.ubatch
+                       : options.batch_invariant && !whole_prompts ? model_->invariant_ubatch()
+                                                                           : options.batch;
     cp.n_ubatch = static_cast<uint32_t>(std::min(options.batch, ubatch));
+    if (whole_prompts) later_batch_ = static_cast<std::size_t>(std::min(options.batch, model_->invariant_ubatch()));
     ctx_.reset(llama_init_from_model(model_->handle(), cp));
     if (!ctx_)
       throw ModelError("llama.cpp could not create a context of " + std::to_string(sequences) + " x " +
@@ -304,7 +310,9 @@ class LlamaContext : public Engine {
   std::size_t sequences() const { return sequences_; }
   // Tokens each sequence can hold.
   std::size_t sequence_capacity() const { return static_cast<std::size_t>(model_->options().context); }
-  std::size_t physical_batch() const { return static_cast<std::size_t>(llama_n_ubatch(ctx_.get())); }
+  // Tokens per physical batch of a read after a sequence's start (a prompt may take more: see
+  // LlamaOptions::whole_prompts).
+  std::size_t physical_batch() const { return later_batch_ > 0 ? later_batch_ : static_cast<std::size_t>(llama_n_ubatch(ctx_.get())); }
   llama_context* handle() { return ctx_.get(); }
 
   // One sequence's call: drop its cache from `keep` on, then append tokens at `keep` and return
@@ -363,7 +371,10 @@ class LlamaContext : public Engine {
       if (c->held > c->keep && !llama_memory_seq_rm(memory, c->seq, static_cast<llama_pos>(c->keep), -1))
         throw ModelError(model_->path() + ": llama.cpp could not roll its cache back to " + std::to_string(c->keep) + " tokens");
     const std::size_t n_vocab = model_->vocab_size();
-    const std::size_t batch = static_cast<std::size_t>(model_->options().batch);
+    // Tokens per llama_decode call. With whole prompts (batch-invariant mode: one call here), a read
+    // from the sequence's start goes in calls of `batch`, a later one in calls of the invariant size.
+    const std::size_t batch = later_batch_ > 0 && !calls.empty() && calls.front()->keep > 0 ? later_batch_
+                                                                          : static_cast<std::size_t>(model_->options().batch);
     // llama.cpp's own output stays valid until the context decodes again; with other sequences in
     // it that may happen before a sequence's next call, so their rows are copied.
     const bool shared = sequences_ > 1;
@@ -421,6 +432,7 @@ class LlamaContext : public Engine {
 
   std::shared_ptr<const LlamaModel> model_;
   std::size_t sequences_;
+  std::size_t later_batch_ = 0;  // whole prompts: tokens per llama_decode call after a sequence's start (0: off)
   std::unique_ptr<llama_context, ContextFree> ctx_;
   llama_batch batch_{};
 };

@@ -33,6 +33,13 @@ struct LlamaOptions {
   // the tokens were batched, and the online decoder reproduces the offline reference bit for bit.
   // Off: llama.cpp's fastest setup.
   bool batch_invariant = true;
+  // Batch-invariant mode: a read from a sequence's start (a prompt: wsd's policies read every
+  // prompt in a call of its own, in every mode) runs in physical batches of up to `batch` tokens,
+  // every later read in the invariant size. The same prompt read that way gives the same cache
+  // every time, so exactness holds, and a long prompt costs a prefill rather than a token-by-token
+  // read (the invariant size is 1 on a GPU). Off: every read in the invariant size, so that no
+  // position's logits depend on how any read was split into calls.
+  bool whole_prompts = true;
   int ubatch = 0;  // tokens per physical batch: 0 is the backend's invariant limit (batch-invariant mode) or batch
   int gpu_layers = kAllLayersWhereGpu;  // layers on the GPU: -1 all where there is one, 0 none (the CPU), N the first N
   SplitMode split_mode = SplitMode::layer;
