@@ -65,8 +65,6 @@ class StrongModel {
   // next context from scratch (the prompt comes with the first drafted tokens it scores).
   void start() { model().reset(); }
 
-  // P(targets[i] | context, targets[..i]) for each drafted target, from the model's own
-  // distribution (never a sampler's).
   // Reads the prompt alone into the sequence (the reference's pass 3 does before the kept draft),
   // as online and pass 2 read it first: a provider may compute a read from a sequence's start as
   // one piece (LlamaOptions::whole_prompts), so the kept draft must not join it.
@@ -74,6 +72,8 @@ class StrongModel {
     co_await awaited([&] { return model().score(prompt, {}); });
   }
 
+  // P(targets[i] | context, targets[..i]) for each drafted target, from the model's own
+  // distribution (never a sampler's).
   Task<std::vector<double>> probabilities(std::span<const Token> context, std::span<const Token> targets) {
     if (targets.empty()) co_return std::vector<double>{};  // nothing to ask the model
     std::vector<double> p = co_await awaited([&] { return model().score(context, targets); });
