@@ -126,12 +126,16 @@ json per_token_costs(wsd::LlamaSequence& weak, wsd::LlamaSequence& strong, doubl
   std::string text;
   while (text.size() < 8 * n_tokens) text += "The sea covers most of the planet and holds most of its water. ";
   auto tokens = wsd::tokenize_with_bos(strong, text);
-  tokens.resize(std::min(tokens.size(), n_tokens));
+  tokens.resize(std::min(tokens.size(), n_tokens + 1));  // a one-token prompt, then n_tokens to read
   std::vector<double> read_ms;
   for (int rep = 0; rep < repeats; ++rep) {
+    // The first token is read as the prompt (a call of its own, as the decoder reads a prompt:
+    // whole, in batch-invariant mode too); the timed chunks are then reads of drafted tokens.
     strong.rollback(0);
+    const std::size_t first_row = 0;
+    wsd::run_now(strong.append(std::span<const wsd::Token>(tokens.data(), 1), std::span<const std::size_t>(&first_row, 1)));
     const auto t0 = wsd::Clock::now();
-    for (std::size_t begin = 0; begin < tokens.size(); begin += chunk) {
+    for (std::size_t begin = 1; begin < tokens.size(); begin += chunk) {
       const std::size_t end = std::min(tokens.size(), begin + chunk);
       std::vector<std::size_t> rows(end - begin);
       std::iota(rows.begin(), rows.end(), std::size_t{0});
@@ -139,7 +143,7 @@ json per_token_costs(wsd::LlamaSequence& weak, wsd::LlamaSequence& strong, doubl
           wsd::run_now(strong.append(std::span<const wsd::Token>(tokens.data() + begin, end - begin), rows));
       for (std::size_t r = 0; r < block.rows; ++r) benchmark_sink += wsd::log_sum_exp(block.row(r), block.vocab);
     }
-    read_ms.push_back(1000.0 * seconds_since(t0) / static_cast<double>(tokens.size()));
+    read_ms.push_back(1000.0 * seconds_since(t0) / static_cast<double>(tokens.size() - 1));
   }
   std::vector<double> prefill_ms;  // reading without rows: a prompt, or the reference's re-read
   for (int rep = 0; rep < repeats; ++rep) {
@@ -456,6 +460,10 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : wsd::tools::kExitUsage;
   }
   try {
+    parallels.erase(std::remove(parallels.begin(), parallels.end(), std::size_t{0}), parallels.end());
+    std::sort(parallels.begin(), parallels.end());
+    parallels.erase(std::unique(parallels.begin(), parallels.end()), parallels.end());
+    if (skip_modes && parallels.empty()) throw CLI::ValidationError("--throughput-only", "needs --parallel values above 0");
     models.resolve();
     const std::string& weak_path = models.weak();
     const std::string& strong_path = models.strong();
@@ -471,10 +479,6 @@ int main(int argc, char** argv) {
     opts.threads = threads;
     opts.context = static_cast<int>(std::min<std::size_t>(cfg.max_tokens + cfg.draft_max_tokens + 512, 8192));
     opts.batch_invariant = !fast;
-    parallels.erase(std::remove(parallels.begin(), parallels.end(), std::size_t{0}), parallels.end());
-    std::sort(parallels.begin(), parallels.end());
-    parallels.erase(std::unique(parallels.begin(), parallels.end()), parallels.end());
-    if (skip_modes && parallels.empty()) throw CLI::ValidationError("--throughput-only", "needs --parallel values above 0");
     json report, costs, overhead;
     auto weak_model = std::make_shared<const wsd::LlamaModel>(weak_path, placement.weak(opts));
     auto strong_model = std::make_shared<const wsd::LlamaModel>(strong_path, placement.strong(opts));
@@ -601,6 +605,8 @@ int main(int argc, char** argv) {
       std::printf("written: %s/bench.json, throughput.png\n", out.c_str());
     }
     return 0;
+  } catch (const CLI::Error& e) {  // a usage error found after parsing
+    return app.exit(e) == 0 ? 0 : wsd::tools::kExitUsage;
   } catch (...) {
     return wsd::tools::report_error("wsd-bench");
   }
