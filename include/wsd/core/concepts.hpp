@@ -83,7 +83,8 @@ using TokenCallback = std::function<bool(Token)>;
 // The strong side in the paper's terms, over one sequence: a Tokenizer (no vocabulary size: it
 // returns log-probabilities, not rows), score(context, targets) -> log P of
 // each target after the context and the targets before it (or an awaitable of them, as every
-// call below may return); write(context, max_tokens, on_token)
+// call below may return), and with no targets reads the context alone (a stateful one caches it
+// as one read: StrongModel::read_prompt; a stateless one does nothing); write(context, max_tokens, on_token)
 // samples tokens after the context with its own sampler, one on_token call each, until on_token
 // returns false, max_tokens were written or (engines that stop by themselves) end of generation;
 // set_sampling(params) is how write() samples (make_decoder gives it the configuration's
