@@ -73,7 +73,7 @@ if [ ! -f "$prefix/lib/cmake/llama/llama-config.cmake" ]; then
     { tail -n 30 "$out/llama-build.log"; fail "llama.cpp did not build (llama-build.log)"; }
   cmake --install "$work/llama-build-$backend" >/dev/null
   built=$(($(date +%s) - t))
-  echo "llama.cpp of llama-cpp-python==$(bash "$root/cmake/fetch-llama-sdist.sh" --version) $backend native: $gpu_flags, built in $built s on $jobs cores" >"$llama/wsd-llama-build.txt"
+  echo "llama.cpp of llama-cpp-python==$(bash "$root/cmake/fetch-llama-sdist.sh" --version) (patched: $(bash "$root/cmake/llama-source.sh" --id)) $backend native: $gpu_flags, built in $built s on $jobs cores" >"$llama/wsd-llama-build.txt"
 fi
 cat "$llama/wsd-llama-build.txt"
 
@@ -113,8 +113,10 @@ else  # no GPU: the tests that put every layer on one would refuse; the CPU agai
 fi
 
 step "exactness: which physical batch sizes give bit-identical logits (wsd-batch-shapes)"
-"$build/bin/wsd-batch-shapes" --model "$weak" --model "$strong" --gpu-layers "$gpu_layers" --largest 8 --tokens 32 \
-  --decode 0 2>&1 | tee "$out/batch-shapes.md" || true
+# Widths 1-16, 127-130 and 511-512 over 530 tokens (past 512 cached: attention's split paths), then
+# 32 sequences mixed, with exact mode's kernels and the fast ones.
+"$build/bin/wsd-batch-shapes" --model "$weak" --model "$strong" --gpu-layers "$gpu_layers" --widths 1-16 127-130 511-512 \
+  --tokens 530 --mix 32 --kernels both --decode 0 2>&1 | tee "$out/batch-shapes.md" || true
 
 step "speed: per-token costs and throughput at --parallel 1,4,16,32 (wsd-bench)"
 "$python" - "$root/examples/prompts.jsonl" "$work/prompts-32.jsonl" <<'EOF'

@@ -2,9 +2,10 @@
 # Packs what benchmarks/gpu-check.sh needs on a GPU machine that has a compiler, CMake and the CUDA
 # toolkit but no network and none of wsd's header dependencies, into gpu-kit/ (git-ignored; about
 # 6 MB, so that the working tree stays far under a 64 MiB transfer):
-#   llama.cpp.tar.gz  llama.cpp's source as the pinned llama-cpp-python sdist vendors it (only what
-#                     building libllama with the CPU and CUDA backends needs), with gguf-py and one
-#                     vocabulary-only GGUF (ggml-vocab-llama-spm.gguf) for benchmarks/make_gguf.py
+#   llama.cpp.tar.gz  llama.cpp's source as the pinned llama-cpp-python sdist vendors it, with wsd's
+#                     patches applied (cmake/llama-source.sh): only what building libllama with the
+#                     CPU and CUDA backends needs, with gguf-py and one vocabulary-only GGUF
+#                     (ggml-vocab-llama-spm.gguf) for benchmarks/make_gguf.py
 #   deps.tar.gz       this machine's headers and CMake packages of xtensor, xtl, nlohmann_json,
 #                     CLI11, Catch2 (v2) and Eigen, under usr/ as Debian installs them
 #   MANIFEST          what is in it, with sha256 sums
@@ -12,14 +13,11 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 kit="$root/gpu-kit"
-sdist=$(bash "$root/cmake/fetch-llama-sdist.sh")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 rm -rf "$kit.partial" && mkdir -p "$kit.partial"
 
-inner="$(basename "$sdist" .tar.gz)/vendor/llama.cpp"
-tar -xzf "$sdist" -C "$work" "$inner"
-src="$work/$inner"
+src="$(bash "$root/cmake/llama-source.sh" "$work")/vendor/llama.cpp"  # the sdist with cmake/patches/ applied
 (cd "$src" && tar -czf "$kit.partial/llama.cpp.tar.gz" --transform 's,^,llama.cpp/,' \
    CMakeLists.txt LICENSE cmake include src vendor gguf-py models/ggml-vocab-llama-spm.gguf \
    ggml/CMakeLists.txt ggml/cmake ggml/include \
@@ -34,7 +32,7 @@ done
 tar -czf "$kit.partial/deps.tar.gz" -C / "${deps[@]}"
 
 {
-  echo "wsd gpu-kit, made $(date -u +%Y-%m-%dT%H:%M:%SZ) from $(basename "$sdist") and this machine's packages:"
+  echo "wsd gpu-kit, made $(date -u +%Y-%m-%dT%H:%M:%SZ) from llama-cpp-python $(bash "$root/cmake/llama-source.sh" --id) and this machine's packages:"
   dpkg-query -W -f='  ${Package} ${Version}\n' libxtensor-dev xtl-dev nlohmann-json3-dev libcli11-dev catch2 libeigen3-dev
   (cd "$kit.partial" && sha256sum llama.cpp.tar.gz deps.tar.gz)
 } > "$kit.partial/MANIFEST"

@@ -17,6 +17,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 LLAMA_CPP_PYTHON_VERSION=$(bash "$here/fetch-llama-sdist.sh" --version)
+source_id=$(bash "$here/llama-source.sh" --id)  # the version and the patches of cmake/patches/
 WSD_HOME=${WSD_HOME:-$HOME/.cache/wsd}
 backend=${WSD_LLAMA_BACKEND:-cpu}
 
@@ -49,10 +50,10 @@ case "$backend" in
     exit 2 ;;
 esac
 cmake_args="$isa${gpu:+ $gpu} $common"
-stamp="$venv/.llama-cpp-python-$LLAMA_CPP_PYTHON_VERSION-$flavour"  # a GPU build's flags are in its name
+stamp="$venv/.llama-cpp-python-$source_id-$flavour"  # a GPU build's flags are in its name
 [ -n "$gpu" ] && stamp="$stamp-$(printf '%s' "$cmake_args" | sha256sum | cut -c1-12)"
 info="$venv/wsd-llama-build.txt"
-line="llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION $backend $flavour: ${cmake_args//;/,}"  # one CMake list item
+line="llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION (patched: $source_id) $backend $flavour: ${cmake_args//;/,}"  # one CMake list item
 
 find_prefix() {
   local dir
@@ -72,10 +73,12 @@ if [ ! -f "$stamp" ] || [ -z "$(find_prefix)" ]; then
   export CMAKE_ARGS="$cmake_args"
   export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}
   start=$(date +%s)
-  # From the sdist checked by sha256 (the one cmake/setup-httplib.sh and benchmarks/gpu-kit.sh take
-  # their sources from; downloaded once); --force-reinstall: another flavour may be installed.
-  sdist=$(bash "$here/fetch-llama-sdist.sh")
-  if ! "$venv/bin/pip" install --quiet --no-cache-dir --force-reinstall --no-deps "$sdist" >&2 \
+  # From the sdist checked by sha256 with cmake/patches/ applied (cmake/llama-source.sh, as
+  # benchmarks/gpu-kit.sh takes it); --force-reinstall: another flavour may be installed.
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  src=$(bash "$here/llama-source.sh" "$work")
+  if ! "$venv/bin/pip" install --quiet --no-cache-dir --force-reinstall --no-deps "$src" >&2 \
      || ! "$venv/bin/pip" install --quiet --no-cache-dir "llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION" >&2; then
     echo "wsd: pip could not build llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION with $backend (see the pip output above)" >&2
     exit 1

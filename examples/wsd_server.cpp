@@ -120,7 +120,10 @@ int main(int argc, char** argv) {
     svr.Get("/health", [&](const httplib::Request&, httplib::Response& res) {
       const bool closing = admission.closing(), ok = ready && !closing;
       res.status = ok ? 200 : 503;
-      res.set_content(json{{"status", closing ? "shutting down" : ok ? "ok" : "loading"}, {"devices", metrics.devices_json()}}.dump(),
+      res.set_content(json{{"status", closing ? "shutting down" : ok ? "ok" : "loading"},
+                           {"devices", metrics.devices_json()},
+                           {"engines", metrics.engines_json()}}
+                          .dump(),
                       "application/json");
     });
     svr.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
@@ -284,7 +287,7 @@ int main(int argc, char** argv) {
       http.join();
       throw;
     }
-    metrics.devices(opened.weak_device, opened.strong_device);
+    metrics.devices(opened.weak_device, opened.strong_device, opened.weak_engine, opened.strong_engine);
     base.shared_vocabulary = opened.same_vocabulary;
     std::visit([&](auto& pairs) { pair = std::make_unique<wsd::serve::PairLoop<std::decay_t<decltype(*pairs)>>>(std::move(pairs)); },
                opened.pairs);

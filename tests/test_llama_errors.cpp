@@ -95,16 +95,27 @@ std::string gguf_with(ggml_type type, const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("the CPU's batch-invariant physical batch follows the weights' types", "[llama][invariance]") {
-  // Measured invariant up to 7 rows (invariance.hpp): the quantised types.
+TEST_CASE("the CPU's batch-invariant physical batch follows the kernels and the weights' types", "[llama][invariance]") {
+  const wsd::BatchInvariance alone{1, false}, stock{wsd::kStockWidth, false}, every{wsd::kReferenceWidth, true};
+  // The reference kernels (wsd's llama.cpp patch): measured invariant at every width to 512 and in
+  // mixes of sequences for the quantised types and F16 / BF16; F32 weights were not measured.
+  for (ggml_type t : {GGML_TYPE_Q4_0, GGML_TYPE_Q4_1, GGML_TYPE_Q5_0, GGML_TYPE_Q8_0, GGML_TYPE_F16, GGML_TYPE_BF16}) {
+    INFO(ggml_type_name(t));
+    CHECK(wsd::cpu_invariance(gguf_with(t, std::string("r-") + ggml_type_name(t) + ".gguf"), true) == every);
+  }
+  CHECK(wsd::cpu_invariance(gguf_with(GGML_TYPE_F32, "r-f32.gguf"), true) == alone);
+  // The stock kernels (a llama.cpp without the patch): quantised weights up to 7 rows, F16 and BF16
+  // change path at 2 rows; sequences apart.
   for (ggml_type t : {GGML_TYPE_Q4_0, GGML_TYPE_Q4_1, GGML_TYPE_Q5_0, GGML_TYPE_Q8_0}) {
     INFO(ggml_type_name(t));
-    CHECK(wsd::cpu_invariant_ubatch(gguf_with(t, std::string("q-") + ggml_type_name(t) + ".gguf")) == wsd::kInvariantUbatch);
+    CHECK(wsd::cpu_invariance(gguf_with(t, std::string("q-") + ggml_type_name(t) + ".gguf"), false) == stock);
   }
-  // F16 and BF16 weights change path at 2 rows; F32 weights were not measured: one token at a time.
   for (ggml_type t : {GGML_TYPE_F16, GGML_TYPE_BF16, GGML_TYPE_F32}) {
     INFO(ggml_type_name(t));
-    CHECK(wsd::cpu_invariant_ubatch(gguf_with(t, std::string("f-") + ggml_type_name(t) + ".gguf")) == 1);
+    CHECK(wsd::cpu_invariance(gguf_with(t, std::string("f-") + ggml_type_name(t) + ".gguf"), false) == alone);
   }
-  CHECK(wsd::cpu_invariant_ubatch("/nonexistent/wsd/model.gguf") == 1);
+  CHECK(wsd::cpu_invariance("/nonexistent/wsd/model.gguf", true) == alone);
+  CHECK(wsd::cpu_invariance("/nonexistent/wsd/model.gguf", false) == alone);
+  // This build is wsd's patched llama.cpp (cmake/setup-llama.sh applies cmake/patches/).
+  CHECK(wsd::kLlamaReferenceKernels);
 }

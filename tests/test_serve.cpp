@@ -184,4 +184,7 @@ TEST_CASE("the metrics count statuses, tokens, cancels and the switch index, wit
   CHECK_THAT(t, Catch::Contains("wsd_switch_index_bucket{le=\"+Inf\"} 2\n"));  // 41 kept
   CHECK_THAT(t, Catch::Contains("wsd_model_device{model=\"strong\",device=\"Vulkan0: \\\"soft\\\" device\"} 1\n"));
   CHECK(m.devices_json() == json{{"weak", "CPU"}, {"strong", "Vulkan0: \"soft\" device"}});
+  CHECK(m.engines_json() == json{{"weak", nullptr}, {"strong", nullptr}});  // none said: null, as a server's
+  m.devices("CPU", "CPU", json{{"physical_batch", 512}}, json{{"physical_batch", 1}});
+  CHECK(m.engines_json() == json{{"weak", {{"physical_batch", 512}}}, {"strong", {{"physical_batch", 1}}}});
 }

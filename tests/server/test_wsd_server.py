@@ -235,6 +235,9 @@ def main():
         with urllib.request.urlopen(server.url + "/health", timeout=10) as h:
             health = json.loads(h.read())
         check(health["devices"]["weak"] and health["devices"]["strong"], f"/health names each model's device: {health['devices']}")
+        check(all(health["engines"][m]["kernels"] == "reference" and health["engines"][m]["physical_batch"] == 512
+                  and health["engines"][m]["sequences_share_batches"] is True for m in ("weak", "strong")),
+              f"/health says how exact mode batches each model (the reference kernels, 512 tokens, shared): {health['engines']}")
         code, text = curl(url, good, key=None)
         check(code == 401 and json.loads(text)["error"]["code"] == "invalid_api_key", "curl: a missing key: 401")
         code, text = curl(url, good, key="nope-123")

@@ -53,15 +53,22 @@ class Metrics {
     } catch (...) {
     }
   }
-  // Where each model runs ("Vulkan0: llvmpipe ...", "CPU", "the server at URL"), once loaded.
-  void devices(std::string weak, std::string strong) {
+  // Where each model runs ("Vulkan0: llvmpipe ...", "CPU", "the server at URL"), once loaded, and
+  // how each computes and batches (for /health: the kernels, the physical batch exact mode runs
+  // at, whether conversations share batches; null for a model on a server).
+  void devices(std::string weak, std::string strong, nlohmann::json weak_engine = nullptr, nlohmann::json strong_engine = nullptr) {
     std::lock_guard lock(mutex_);
     weak_device_ = std::move(weak);
     strong_device_ = std::move(strong);
+    engines_ = {{"weak", std::move(weak_engine)}, {"strong", std::move(strong_engine)}};
   }
   nlohmann::json devices_json() const {
     std::lock_guard lock(mutex_);
     return {{"weak", weak_device_}, {"strong", strong_device_}};
+  }
+  nlohmann::json engines_json() const {
+    std::lock_guard lock(mutex_);
+    return engines_;
   }
   std::size_t requests(int status) const {
     std::lock_guard lock(mutex_);
@@ -122,6 +129,7 @@ class Metrics {
   double weak_s_ = 0, strong_s_ = 0;
   std::vector<std::size_t> switch_buckets_ = std::vector<std::size_t>(kBounds.size() + 1, 0);
   std::string weak_device_, strong_device_;
+  nlohmann::json engines_ = {{"weak", nullptr}, {"strong", nullptr}};
 };
 
 }  // namespace wsd::serve

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "wsd/core/errors.hpp"
+#include "wsd/providers/llama/invariance.hpp"
 #include "wsd/providers/llama/options.hpp"
 #include "wsd/text/strings.hpp"
 
@@ -56,13 +57,13 @@ struct Placement {
   }
 };
 
-// The largest physical batch a GPU backend computes the same way whatever the batch's shape
-// (wsd-batch-shapes measures it). Vulkan, measured on Mesa's llvmpipe: 1 (at 2 to 4 tokens the
-// logits move by about 1e-5, from 5 on by about 0.05); CUDA and the others are not measured here,
-// so 1 as well. One token per physical batch is invariant and slow (a prompt is read whole all the
-// same: LlamaOptions::whole_prompts): batch_invariant = false is the fast mode, where the README
-// states how far online and offline then differ.
-inline int gpu_invariant_ubatch(const Placement&) { return 1; }
+// Exact mode's batching on a GPU backend (wsd-batch-shapes measures it). Vulkan, measured on Mesa's
+// llvmpipe: one token (at 2 to 4 tokens the logits move by about 1e-5, from 5 on by about 0.05);
+// CUDA and the others are not measured here, so one as well, sequences apart. One token per
+// physical batch is invariant and slow (a prompt is read whole all the same:
+// LlamaOptions::whole_prompts): batch_invariant = false is the fast mode, where the README states
+// how far online and offline then differ.
+inline BatchInvariance gpu_invariance(const Placement&) { return {1, false}; }
 
 // Checks the offload options of the model at `path` against this build and the devices present;
 // throws ConfigError naming the option, the value and what is missing.

@@ -106,11 +106,12 @@ class LlamaModel {
     detail::llama_backend_once(options.quiet);
     placement_ = place_layers(options, path);  // first: a GPU asked for where there is none needs no file
     detail::check_gguf_file(path);
-    cpu_invariant_ubatch_ = cpu_invariant_ubatch(path);
+    cpu_invariance_ = cpu_invariance(path);
     llama_model_params mp = llama_model_default_params();
-    // Extra buffer types repack weights (and hold AMX kernels): off in batch-invariant mode, and
-    // off where the build has AMX kernels that this CPU cannot run.
-    mp.use_extra_bufts = !options.batch_invariant && (!ggml_cpu_has_amx_int8() || llama_amx_usable());
+    // Extra buffer types repack weights (and hold AMX kernels): in batch-invariant mode only where
+    // their kernels follow the reference kernels (invariance.hpp), and never where the build has
+    // AMX kernels that this CPU cannot run.
+    mp.use_extra_bufts = (!options.batch_invariant || reference_repack()) && (!ggml_cpu_has_amx_int8() || llama_amx_usable());
     mp.n_gpu_layers = placement_.gpu_layers;
     mp.split_mode = options.split_mode == SplitMode::none    ? LLAMA_SPLIT_MODE_NONE
                     : options.split_mode == SplitMode::layer ? LLAMA_SPLIT_MODE_LAYER
@@ -145,9 +146,14 @@ class LlamaModel {
   const LlamaOptions& options() const { return options_; }
   // Where its layers are: "CPU", or the GPUs that hold them.
   const Placement& placement() const { return placement_; }
-  // The largest physical batch its backend computes the same way whatever the batch's shape: on
-  // the CPU it depends on the weights' types (invariance.hpp), on a GPU on the backend.
-  int invariant_ubatch() const { return placement_.devices.empty() ? cpu_invariant_ubatch_ : gpu_invariant_ubatch(placement_); }
+  // How exact mode batches it: the widest physical batch its backend computes bit for bit as each
+  // token alone, and whether sequences may share one; on the CPU it depends on the kernels and the
+  // weights' types (invariance.hpp), on a GPU on the backend (devices.hpp).
+  BatchInvariance invariance() const { return placement_.devices.empty() ? cpu_invariance_ : gpu_invariance(placement_); }
+  // The kernels its contexts compute with: "fast" (llama.cpp's fastest), "reference" (batch-invariant
+  // mode with ggml's reference kernels) or "stock" (batch-invariant mode where llama.cpp has no
+  // reference kernels: narrow batches only).
+  std::string kernels() const { return !options_.batch_invariant ? "fast" : kLlamaReferenceKernels ? "reference" : "stock"; }
 
   std::vector<Token> tokenize(std::string_view text) const {
     std::vector<Token> out(text.size() + 8);
@@ -242,7 +248,7 @@ class LlamaModel {
   std::string path_;
   LlamaOptions options_;
   Placement placement_;
-  int cpu_invariant_ubatch_ = 1;  // invariance.hpp: from the weights' types
+  BatchInvariance cpu_invariance_;  // invariance.hpp: from the kernels and the weights' types
   std::unique_ptr<llama_model, ModelFree> model_;
   const llama_vocab* vocab_ = nullptr;
   std::size_t n_vocab_ = 0;
@@ -265,13 +271,18 @@ inline bool same_vocabulary(const LlamaModel& a, const LlamaModel& b) {
 // gathers run as one batch: it mixes the tokens of many sequences (a seq_id each) in llama_decode
 // calls of at most options.batch tokens, and each sequence gets its own rows back. A call made
 // without a loop runs at once (calls from several threads one after another). In batch-invariant
-// mode the physical batches stay within the backend's invariant limit (LlamaModel::invariant_ubatch),
-// so a sequence's logits do not depend on what shared its batches.
+// mode the context computes with the reference kernels where llama.cpp has them, and its physical
+// batches stay within what the backend computes the same way (LlamaModel::invariance: the width,
+// and whether sequences may share a batch), so a sequence's logits do not depend on what shared
+// its batches.
 class LlamaContext : public Engine {
  public:
-  explicit LlamaContext(std::shared_ptr<const LlamaModel> model, std::size_t sequences = 1)
+  // ubatch > 0: tokens per physical batch of this context, taken as it is, sequences sharing
+  // batches (for measuring: wsd-batch-shapes); 0: the model's LlamaOptions::ubatch.
+  explicit LlamaContext(std::shared_ptr<const LlamaModel> model, std::size_t sequences = 1, int ubatch = 0)
       : model_(std::move(model)), sequences_(sequences) {
     const LlamaOptions& options = model_->options();
+    const int fixed = ubatch > 0 ? ubatch : options.ubatch;
     if (sequences == 0 || sequences > 256)
       throw InputError("a llama.cpp context holds 1 to 256 sequences, not " + std::to_string(sequences));
     if (options.context <= 0 || options.batch <= 0)
@@ -290,18 +301,26 @@ class LlamaContext : public Engine {
     cp.offload_kqv = options.kv_offload;
     cp.op_offload = !model_->placement().devices.empty();  // a CPU run stays on the CPU in a GPU build
     if (options.batch_invariant) cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_ENABLED;
-    // Whole prompts: llama.cpp may take `batch` tokens per physical batch, and decode() gives it a
-    // later read in llama_decode calls of at most the invariant size (each one physical batch).
-    const bool whole_prompts = options.batch_invariant && options.ubatch <= 0 && options.whole_prompts;
-    const int ubatch = options.ubatch > 0                                  ? options.ubatch
-                       : options.batch_invariant && !whole_prompts ? model_->invariant_ubatch()
-                                                                           : options.batch;
-    cp.n_ubatch = static_cast<uint32_t>(std::min(options.batch, ubatch));
-    if (whole_prompts) later_batch_ = static_cast<std::size_t>(std::min(options.batch, model_->invariant_ubatch()));
+    // The physical batch: an explicit ubatch, else `batch` where the backend is invariant that wide
+    // (or in fast mode), else its invariant width. Whole prompts (narrow backends): llama.cpp may
+    // take `batch` tokens per physical batch, and decode() gives it a later read in llama_decode
+    // calls of at most the invariant width (each one physical batch).
+    const BatchInvariance invariance = model_->invariance();
+    const bool narrow = options.batch_invariant && fixed <= 0 && invariance.width < options.batch;
+    const bool whole_prompts = narrow && options.whole_prompts;
+    const int physical = fixed > 0 ? fixed : narrow && !whole_prompts ? invariance.width : options.batch;
+    cp.n_ubatch = static_cast<uint32_t>(std::min(options.batch, physical));
+    if (whole_prompts) later_batch_ = static_cast<std::size_t>(invariance.width);
+    // Sequences share physical batches in fast mode, in batch-invariant mode where the backend
+    // computes a mix the same way, and with an explicit ubatch (taken as it is: wsd-batch-shapes).
+    mixes_ = !options.batch_invariant || invariance.mixes || fixed > 0;
     ctx_.reset(llama_init_from_model(model_->handle(), cp));
     if (!ctx_)
       throw ModelError("llama.cpp could not create a context of " + std::to_string(sequences) + " x " +
                        std::to_string(options.context) + " tokens for " + model_->path() + detail::llama_said());
+#ifdef LLAMA_HAS_REFERENCE_KERNELS
+    llama_set_reference_kernels(ctx_.get(), options.batch_invariant);
+#endif
     batch_ = llama_batch_init(options.batch, 0, 1);
   }
   ~LlamaContext() override { llama_batch_free(batch_); }
@@ -313,6 +332,8 @@ class LlamaContext : public Engine {
   // Tokens per physical batch of a read after a sequence's start (a prompt may take more: see
   // LlamaOptions::whole_prompts).
   std::size_t physical_batch() const { return later_batch_ > 0 ? later_batch_ : static_cast<std::size_t>(llama_n_ubatch(ctx_.get())); }
+  // Whether the calls of several sequences share physical batches.
+  bool mixes_sequences() const { return mixes_; }
   llama_context* handle() { return ctx_.get(); }
 
   // One sequence's call: drop its cache from `keep` on, then append tokens at `keep` and return
@@ -337,12 +358,12 @@ class LlamaContext : public Engine {
     // llama.cpp splits a batch over several KV streams into physical batches of sequences with
     // consecutive ids only (llama_batch_allocr::split_equal): in id order, neighbours share them.
     std::sort(calls.begin(), calls.end(), [](const Call* a, const Call* b) { return a->seq < b->seq; });
-    // Batch-invariant mode keeps each sequence in physical batches of its own: in a batch mixing
-    // sequences llama.cpp attends over as many KV cells as the longest of them holds (n_kv is the
-    // maximum over the batch's streams), and with a few hundred tokens cached a conversation's
-    // records then changed with what shared its batches (measured: 1 of 8 prompts at draft 128 /
-    // total 256 with 2 or 4 in flight).
-    if (model_->options().batch_invariant && calls.size() > 1) return decode_each(calls);
+    // Where mixing is not invariant, batch-invariant mode keeps each sequence in physical batches of
+    // its own: in a batch mixing sequences llama.cpp attends over as many KV cells as the longest
+    // of them holds (n_kv is the maximum over the batch's streams), and with the stock kernels a
+    // conversation's records then changed with what shared its batches (measured: 1 of 8 prompts
+    // at draft 128 / total 256 with 2 or 4 in flight). The reference kernels skip masked cells.
+    if (!mixes_ && calls.size() > 1) return decode_each(calls);
     try {
       decode(calls);
     } catch (const Error&) {
@@ -433,6 +454,7 @@ class LlamaContext : public Engine {
   std::shared_ptr<const LlamaModel> model_;
   std::size_t sequences_;
   std::size_t later_batch_ = 0;  // whole prompts: tokens per llama_decode call after a sequence's start (0: off)
+  bool mixes_ = true;            // sequences share physical batches
   std::unique_ptr<llama_context, ContextFree> ctx_;
   llama_batch batch_{};
 };
@@ -466,8 +488,14 @@ class LlamaSequence {
 
   std::size_t length() const { return length_; }
   std::size_t context_size() const { return context_->sequence_capacity(); }
-  // For the trace: where the model runs ("CPU", or its GPUs).
-  void describe(Settings& out) const { out.push_back({"device", model_->placement().label()}); }
+  // For the trace: where the model runs ("CPU", or its GPUs), its kernels, and how exact mode
+  // batches it (tokens per physical batch after a prompt; whether sequences share one).
+  void describe(Settings& out) const {
+    out.push_back({"device", model_->placement().label()});
+    out.push_back({"kernels", model_->kernels()});
+    out.push_back({"physical_batch", static_cast<std::int64_t>(context_->physical_batch())});
+    out.push_back({"sequences_share_batches", context_->mixes_sequences()});
+  }
 
   // Appends tokens to the KV cache and returns the logits of the rows asked for (ascending indices
   // into tokens), awaited: co_await append(...) joins its context's next batch when an engine loop

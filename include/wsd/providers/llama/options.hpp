@@ -26,21 +26,25 @@ struct LlamaOptions {
   int threads = 0;      // 0: all cores
   int batch = 512;      // largest number of tokens one llama_decode call takes
   bool quiet = true;    // silence llama.cpp's own log
-  // Batch-invariant numerics: llama.cpp's kernels round differently for different batch sizes
-  // (Gemma 3 moves by percents on the CPU), so a position's logits depend on how it was batched.
-  // On: physical batches no larger than the backend computes the same way (invariant_ubatch), no
-  // weight repacking, flash attention; every position is then computed by the same kernels however
-  // the tokens were batched, and the online decoder reproduces the offline reference bit for bit.
-  // Off: llama.cpp's fastest setup.
+  // Batch-invariant numerics: llama.cpp's fastest kernels round differently for different batch
+  // shapes (Gemma 3 moves by percents on the CPU), so a position's logits depend on how it was
+  // batched. On: ggml's reference kernels where llama.cpp has them (wsd's patch), no weight
+  // repacking, flash attention, and physical batches only as wide, and shared by sequences only
+  // where, the backend was measured to compute the same way (LlamaModel::invariance: on the CPU
+  // every width to 512 and mixes of 32 sequences); every position is then computed by the same
+  // arithmetic however the tokens were batched, and the online decoder reproduces the offline
+  // reference bit for bit. Off: llama.cpp's fastest setup.
   bool batch_invariant = true;
-  // Batch-invariant mode: a read from a sequence's start (a prompt: wsd's policies read every
-  // prompt in a call of its own, in every mode) runs in physical batches of up to `batch` tokens,
-  // every later read in the invariant size. The same prompt read that way gives the same cache
-  // every time, so exactness holds, and a long prompt costs a prefill rather than a token-by-token
-  // read (the invariant size is 1 on a GPU). Off: every read in the invariant size, so that no
-  // position's logits depend on how any read was split into calls.
+  // Batch-invariant mode on a backend whose invariant width is narrower than `batch`: a read from
+  // a sequence's start (a prompt: wsd's policies read every prompt in a call of its own, in every
+  // mode) runs in physical batches of up to `batch` tokens, every later read in the invariant
+  // width. The same prompt read that way gives the same cache every time, so exactness holds, and
+  // a long prompt costs a prefill rather than a token-by-token read. Off: every read in the
+  // invariant width, so that no position's logits depend on how any read was split into calls.
   bool whole_prompts = true;
-  int ubatch = 0;  // tokens per physical batch: 0 is the backend's invariant limit (batch-invariant mode) or batch
+  // Tokens per physical batch: 0 is batch, or the backend's invariant width where narrower
+  // (batch-invariant mode); N is taken as it is, sequences sharing batches (for measuring).
+  int ubatch = 0;
   int gpu_layers = kAllLayersWhereGpu;  // layers on the GPU: -1 all where there is one, 0 none (the CPU), N the first N
   SplitMode split_mode = SplitMode::layer;
   int main_gpu = 0;                 // the GPU (an index among the GPU devices) for split_mode none
