@@ -58,8 +58,9 @@ serve-wsd: configure models
 
 # The whole suite: unit tests (no models needed), the model tests (label "models") and the
 # server tests (label "server"); not the larger pair's (test-large) nor the GPU suite (test-gpu).
+# One test per core: those that run llama.cpp on every core run alone (tests/CMakeLists.txt).
 test: build models server
-	cd $(BUILD) && ctest --output-on-failure -j1 -LE 'models-large|gpu'
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) -LE 'models-large|gpu'
 
 # The GPU suite (label "gpu") on llama.cpp's Vulkan backend, every layer of both models on the
 # Vulkan device: Mesa's software device (llvmpipe) where there is no GPU, as llama.cpp's own CI.
@@ -97,14 +98,14 @@ bench-large: build models models-large
 sanitize: deps
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DWSD_SANITIZE=ON -DWSD_WITH_LLAMA=OFF -DWSD_BUILD_BENCHMARKS=OFF
 	cmake --build build-asan -j$(JOBS)
-	cd build-asan && ctest --output-on-failure -LE models
+	cd build-asan && ctest --output-on-failure -j$(JOBS) -LE models
 
 # ThreadSanitizer over the unit tests (the engine loop's and the decode loop's among them) and the
 # server-fault tests (the loop's HTTP engine against a real llama-cpp-python server).
 tsan: deps server models
 	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWSD_TSAN=ON -DWSD_WITH_LLAMA=OFF -DWSD_BUILD_BENCHMARKS=OFF
 	cmake --build build-tsan -j$(JOBS)
-	cd build-tsan && TSAN_OPTIONS="halt_on_error=1" ctest --output-on-failure -L 'unit|server-fault'
+	cd build-tsan && TSAN_OPTIONS="halt_on_error=1" ctest --output-on-failure -j$(JOBS) -L 'unit|server-fault'
 
 # libFuzzer (clang): each target for FUZZ_SECONDS from its seed corpus; findings fail the run.
 FUZZ_SECONDS ?= 60

@@ -23,6 +23,7 @@ wsd::Config small_config() {
   wsd::Config c;  // llama-cpp-python scores ~0.4 s per echoed token with Gemma's 262k vocabulary
   c.draft_max_tokens = 16;
   c.max_tokens = 24;
+  c.chunk = 16;  // one scoring request per draft: each re-reads the whole prompt
   return c;
 }
 
@@ -108,7 +109,9 @@ TEST_CASE("through the server, the online decoder matches the offline reference 
   auto remote = connect(server.url());
   wsd::LlamaProvider weak(wsd::default_weak_model(), {.context = 1024});
   wsd::OpenAISequence sequence(remote);
-  auto decoder = wsd::make_decoder(weak, sequence, small_config());
+  wsd::Config cfg = small_config();
+  cfg.chunk = 8;  // online reads the draft in two requests, offline in one
+  auto decoder = wsd::make_decoder(weak, sequence, cfg);
   const std::size_t before = remote->requests();
   std::size_t answers = 0;
   for (const auto& c : wsd::read_conversations(WSD_SOURCE_DIR "/tests/data/server-prompts.jsonl")) {

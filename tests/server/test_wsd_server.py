@@ -28,11 +28,16 @@ def free_port():
         return s.getsockname()[1]
 
 
+START = time.monotonic()
+
+
 def check(cond, what):
+    """One line per check, with the seconds since the start (where the test's time goes)."""
+    at = f"[{time.monotonic() - START:6.1f} s]"
     if not cond:
-        print("FAIL:", what, flush=True)
+        print(at, "FAIL:", what, flush=True)
         raise SystemExit(1)
-    print("ok:", what, flush=True)
+    print(at, "ok:", what, flush=True)
 
 
 class Server:
