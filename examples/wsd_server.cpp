@@ -140,9 +140,7 @@ int main(int argc, char** argv) {
     svr.Get(R"(/v1/models/(.+))", [&](const httplib::Request& req, httplib::Response& res) {
       if (!authorized(req, res)) return;
       if (req.matches[1] != model_name)
-        return error(res, wsd::serve::ApiError(404, "the model '" + std::string(req.matches[1]) + "' does not exist; this server serves '" +
-                                                        model_name + "'",
-                                               "model", "invalid_request_error", "model_not_found"));
+        return error(res, wsd::serve::model_not_found(req.matches[1], model_name));
       res.set_content(wsd::serve::json_text(model_object), "application/json");
     });
     // Every other error is OpenAI's JSON object too: an unknown route (404), a known one asked with

@@ -84,3 +84,13 @@ TEST_CASE("max_tokens or max_completion_tokens is the answer's budget, checked a
   CHECK(zero.param == "max_tokens");
   CHECK(refusal(request({{"max_tokens", 5000}})).param == "max_tokens");  // over the context of 4096
 }
+
+TEST_CASE("a request naming a model this server does not serve is a 404 model_not_found, as OpenAI answers it",
+          "[serve][chat_api]") {
+  const auto e = refusal(request({{"model", "gpt-9"}}));
+  CHECK(e.status == 404);
+  CHECK(e.param == "model");
+  CHECK(e.code == "model_not_found");
+  CHECK_THAT(e.what(), Catch::Contains("'gpt-9' does not exist; this server serves 'wsd'"));
+  CHECK_NOTHROW(read(request({{"model", "wsd"}})));
+}

@@ -182,6 +182,8 @@ TEST_CASE("the metrics count statuses, tokens, cancels and the switch index, wit
   CHECK_THAT(t, Catch::Contains("wsd_switch_index_bucket{le=\"2\"} 1\n"));  // 2 drafted tokens kept
   CHECK_THAT(t, Catch::Contains("wsd_switch_index_bucket{le=\"32\"} 1\n"));
   CHECK_THAT(t, Catch::Contains("wsd_switch_index_bucket{le=\"+Inf\"} 2\n"));  // 41 kept
+  CHECK_THAT(t, Catch::Contains("wsd_switch_index_sum 43\n"));  // 2 + 41: Prometheus' histogram has its _sum
+  CHECK_THAT(t, Catch::Contains("wsd_switch_index_count 2\n"));
   CHECK_THAT(t, Catch::Contains("wsd_model_device{model=\"strong\",device=\"Vulkan0: \\\"soft\\\" device\"} 1\n"));
   CHECK(m.devices_json() == json{{"weak", "CPU"}, {"strong", "Vulkan0: \"soft\" device"}});
   CHECK(m.engines_json() == json{{"weak", nullptr}, {"strong", nullptr}});  // none said: null, as a server's

@@ -202,7 +202,7 @@ def main():
             ("wrong type", dict(good, max_tokens="ten"), None, 400, "max_tokens"),
             ("no messages", {"model": "wsd", "messages": []}, None, 400, "messages"),
             ("unknown role", dict(good, messages=[{"role": "wizard", "content": "hi"}]), None, 400, "messages[0].role"),
-            ("unknown model", dict(good, model="gpt-9"), None, 400, "model"),
+            ("unknown model", dict(good, model="gpt-9"), None, 404, "model"),
             ("value out of range", dict(good, temperature=3), None, 400, "temperature"),
             ("a threshold out of range", dict(good, wsd={"threshold": 1.5}), None, 400, "wsd.threshold"),
             ("an unsupported field", dict(good, tools=[{"type": "function", "function": {"name": "f"}}]), None, 400,

@@ -23,6 +23,12 @@ struct ApiError : std::runtime_error {
   }
 };
 
+// A model this server does not serve, named in a request or a route: 404, as OpenAI answers it.
+inline ApiError model_not_found(const std::string& asked, const std::string& served) {
+  return ApiError(404, "the model '" + asked + "' does not exist; this server serves '" + served + "'", "model",
+                  "invalid_request_error", "model_not_found");
+}
+
 // JSON as the server sends it: bytes that are not UTF-8 (a request's own, quoted back in an error;
 // a piece of a character streamed early) become U+FFFD instead of failing the response.
 inline std::string json_text(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }

@@ -125,10 +125,7 @@ inline ChatRequest parse_chat_request(const nlohmann::json& body, const Config& 
                              "wsd-server's --continuation-repetition-penalty");
   if (given(body, "model")) {
     if (!body["model"].is_string()) throw bad("model", "'model' must be a string, got " + type_name(body["model"]));
-    if (body["model"].get<std::string>() != model)
-      throw ApiError(400, "the model '" + body["model"].get<std::string>() + "' does not exist; this server serves '" +
-                              model + "'",
-                     "model", "invalid_request_error", "model_not_found");
+    if (body["model"].get<std::string>() != model) throw model_not_found(body["model"].get<std::string>(), model);
   }
   ChatRequest r;
   if (!body.contains("messages")) throw bad("messages", "'messages' is required");

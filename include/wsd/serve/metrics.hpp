@@ -41,6 +41,7 @@ class Metrics {
         break;
       }
     ++switch_buckets_[b];
+    switch_sum_ += static_cast<std::size_t>(k);
   }
   // A conversation that ended: its answer, or a cancel before it started (counted as cancelled).
   void ended(const Outcome& o) {
@@ -103,6 +104,7 @@ class Metrics {
       const std::string le = i < kBounds.size() ? std::to_string(kBounds[i]) : "+Inf";
       out += "wsd_switch_index_bucket{le=\"" + le + "\"} " + std::to_string(cumulative) + "\n";
     }
+    out += "wsd_switch_index_sum " + std::to_string(switch_sum_) + "\n";
     out += "wsd_switch_index_count " + std::to_string(cumulative) + "\n";
     return out;
   }
@@ -128,6 +130,7 @@ class Metrics {
   std::size_t drafted_ = 0, judged_ = 0, written_ = 0, cancelled_ = 0;
   double weak_s_ = 0, strong_s_ = 0;
   std::vector<std::size_t> switch_buckets_ = std::vector<std::size_t>(kBounds.size() + 1, 0);
+  std::size_t switch_sum_ = 0;  // drafted tokens kept, over every answer (the histogram's _sum)
   std::string weak_device_, strong_device_;
   nlohmann::json engines_ = {{"weak", nullptr}, {"strong", nullptr}};
 };
