@@ -7,7 +7,7 @@ BUILD ?= $(if $(filter cpu,$(WSD_LLAMA_BACKEND)),build,build-$(WSD_LLAMA_BACKEND
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps llama models models-large configure build test test-gpu test-large unit-test demo bench bench-large serve serve-wsd server sanitize tsan fuzz clean
+.PHONY: all docs deps llama models models-large configure build test test-gpu test-large unit-test demo bench bench-large serve serve-wsd server sanitize tsan fuzz clean
 
 all: build
 
@@ -69,6 +69,10 @@ test-gpu: deps models
 	$(MAKE) --no-print-directory WSD_LLAMA_BACKEND=vulkan BUILD=build-vulkan configure
 	cmake --build build-vulkan -j$(JOBS) --target wsd_gpu_tests wsd-generate
 	cd build-vulkan && ctest --output-on-failure -j1 -L gpu
+
+# docs/flags.md from the tools' --help (make test checks that it is what they print).
+docs: build
+	cmake -DTOOLS="$(BUILD)/bin/wsd-generate|$(BUILD)/bin/wsd-server|$(BUILD)/bin/wsd-bench" -DOUT=docs/flags.md -P cmake/tool-flags.cmake
 
 # The larger pair's tests (label "models-large").
 test-large: build models-large

@@ -209,8 +209,10 @@ int main(int argc, char** argv) {
         if (!admission.closing()) res.set_header("Retry-After", "1");
         return error(res, admission.refusal());
       }
-      auto ex = std::make_shared<wsd::serve::ChatExchange>(wsd::serve::Completion::now(request.conversation.id, model_name),
-                                                           request.n, request.stream, request.include_usage, strong_prompt);
+      auto ex = std::make_shared<wsd::serve::ChatExchange>(
+          wsd::serve::Completion::now(request.conversation.id, model_name), request.n, request.stream,
+          request.include_usage, strong_prompt,
+          [](const std::string& line) { std::fprintf(stderr, "wsd-server: %s\n", line.c_str()); });
       std::vector<std::size_t> ids;
       for (std::size_t i = 0; i < request.n; ++i)
         ids.push_back(pair->submit(wsd::sample_config(request.config, i), request.conversation, ex->stream(i),
@@ -227,17 +229,23 @@ int main(int argc, char** argv) {
           if (req.is_connection_closed()) {
             for (auto cid : ids) pair->cancel(cid);
             metrics.status(499);
+            ex->finished(499);
             return;
           }
         auto answer = ex->wait_response();
-        if (const auto* e = std::get_if<ApiError>(&answer)) return error(res, *e);
+        if (const auto* e = std::get_if<ApiError>(&answer)) {
+          ex->finished(e->status);
+          return error(res, *e);
+        }
         res.set_content(wsd::serve::json_text(std::get<json>(answer)), "application/json");
         metrics.status(200);
+        ex->finished(200);
         return;
       }
 
       // Streaming: the events as they come; a client that goes away cancels its conversations.
-      metrics.status(200);
+      // /metrics counts the stream once it ended: 499 for a client gone before the end, a failed
+      // choice's status (told in an error event), else 200.
       res.set_header("Cache-Control", "no-cache");
       res.set_chunked_content_provider(
           "text/event-stream",
@@ -253,10 +261,14 @@ int main(int argc, char** argv) {
             if (taken.finished) sink.done();
             return true;
           },
-          [ex, ids, &pair, &deadline, &admission, addr = req.remote_addr, port = req.remote_port](bool success) {
+          [ex, ids, &pair, &deadline, &admission, &metrics, addr = req.remote_addr, port = req.remote_port](bool success) {
             deadline->answered(addr, port);  // the stream ended: a client gone cancels
-            if (!success && !ex->all_ended())
+            const bool gone = !success && !ex->all_ended();
+            if (gone)
               for (auto cid : ids) pair->cancel(cid);
+            const int status = gone ? 499 : ex->status();
+            metrics.status(status);
+            ex->finished(status);
             admission.release(ids.size());  // written out (or given up): SIGTERM's drain may stop the server
           });
     });

@@ -173,3 +173,21 @@ TEST_CASE("each model option reads back from JSON and from its flags, for both m
   CHECK_THROWS_WITH(wsd::with_placement(defaults, {{"tensor_split", {1, -1}}}, "options"),
                     "options: tensor_split = -1 must be at least 0");
 }
+
+TEST_CASE("a mode that is neither online nor offline is refused where it is set, not run as the drafter alone", "[fields]") {
+  const auto* mode = wsd::find_field(wsd::limits_fields(), "mode");
+  REQUIRE(mode != nullptr);
+  wsd::Limits l;
+  mode->set(l, wsd::FieldValue(std::string("offline")));
+  CHECK(l.mode == wsd::Mode::offline);
+  for (const std::string bad : {"weak_only", "Online", ""}) {
+    INFO(bad);
+    try {
+      mode->set(l, wsd::FieldValue(bad));
+      FAIL("accepted");
+    } catch (const wsd::ConfigError& e) {
+      CHECK_THAT(e.what(), Catch::Contains("mode = \"" + bad + "\" is not one of online, offline"));
+    }
+    CHECK(l.mode == wsd::Mode::offline);  // unchanged
+  }
+}

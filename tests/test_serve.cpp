@@ -84,18 +84,22 @@ TEST_CASE("a streamed exchange writes the role, the text, the switch marker, the
   CHECK(last["wsd"]["continuation_text"] == " there");
   CHECK(event_json(events[6])["usage"]["completion_tokens"] == 3);
   CHECK(events[7] == "data: [DONE]\n\n");
+  CHECK(ex->status() == 200);
   CHECK(ex->take(std::chrono::milliseconds(1)).events.empty());  // the ending is written once
 }
 
-TEST_CASE("an exchange that does not stream waits for every choice, and a failed one is a 500 with its message", "[serve]") {
-  auto ex = std::make_shared<wsd::serve::ChatExchange>(wsd::serve::Completion{"id-2", 1, "wsd"}, 2, false, false, 4);
+TEST_CASE("an exchange that does not stream waits for every choice, and a failed one is a 500 naming the request, its "
+          "detail in the log", "[serve]") {
+  std::vector<std::string> log;
+  auto ex = std::make_shared<wsd::serve::ChatExchange>(wsd::serve::Completion{"id-2", 1, "wsd"}, 2, false, false, 4,
+                                                       [&](const std::string& line) { log.push_back(line); });
   CHECK_FALSE(static_cast<bool>(ex->stream(0).draft));  // nothing streams
   std::thread loop([&] {
     wsd::Outcome ok;
     ok.result = answer();
     ex->end(1, std::move(ok));
     wsd::Outcome failed;
-    failed.error = std::make_exception_ptr(wsd::ProviderError("conversation 'x': the logits hold NaN"));
+    failed.error = std::make_exception_ptr(wsd::ProviderError("conversation 'x': /models/secret.gguf: the logits hold NaN"));
     ex->end(0, std::move(failed));
   });
   auto got = ex->wait_response();
@@ -103,8 +107,36 @@ TEST_CASE("an exchange that does not stream waits for every choice, and a failed
   REQUIRE(std::holds_alternative<wsd::serve::ApiError>(got));
   const auto& e = std::get<wsd::serve::ApiError>(got);
   CHECK(e.status == 500);
-  CHECK(e.body()["error"]["message"] == "conversation 'x': the logits hold NaN");
+  CHECK(e.body()["error"]["message"] == "internal error (request id-2)");  // no internal text
   CHECK(e.body()["error"]["type"] == "server_error");
+  REQUIRE(log.size() == 1);
+  CHECK(log[0] == "request id-2: choice 0 failed (500): conversation 'x': /models/secret.gguf: the logits hold NaN");
+  CHECK(ex->status() == 500);  // what /metrics counts
+  ex->finished(500);
+  REQUIRE(log.size() == 2);
+  CHECK_THAT(log[1], Catch::StartsWith("request id-2: 500, 2 choices, 3 answer tokens, switch_index -, "));
+  CHECK_THAT(log[1], Catch::EndsWith(" s"));
+}
+
+TEST_CASE("a streamed choice whose conversation overflowed the context ends with a 400 context_length_exceeded event",
+          "[serve]") {
+  std::vector<std::string> log;
+  auto ex = std::make_shared<wsd::serve::ChatExchange>(wsd::serve::Completion{"id-3", 1, "wsd"}, 1, true, false, 4,
+                                                       [&](const std::string& line) { log.push_back(line); });
+  wsd::Outcome failed;
+  failed.error = std::make_exception_ptr(
+      wsd::ContextOverflowError("conversation 'x': /models/weak.gguf: 257 tokens do not fit its context window of 256"));
+  ex->end(0, std::move(failed));
+  const auto taken = ex->take(std::chrono::milliseconds(1));
+  REQUIRE(taken.finished);
+  REQUIRE(taken.events.size() == 3);  // the role, the error, [DONE]
+  const json error = event_json(taken.events[1])["error"];
+  CHECK(error["code"] == "context_length_exceeded");
+  CHECK(error["message"] == "the conversation does not fit the models' context window (request id-3)");
+  CHECK(error["param"] == "messages");
+  REQUIRE(log.size() == 1);
+  CHECK_THAT(log[0], Catch::Contains("/models/weak.gguf: 257 tokens"));
+  CHECK(ex->status() == 400);  // what /metrics counts for the stream, though its HTTP status was 200
 }
 
 TEST_CASE("admission takes up to parallel + queue conversations and refuses more with 429", "[serve]") {

@@ -269,6 +269,11 @@ def main():
         code, _ = curl(url, good)
         check(code == 200, "the next request is served")
         check("wsd_switch_index_bucket" in metrics and "wsd_queue_length" in metrics, "/metrics: Prometheus text")
+        metrics = urllib.request.urlopen(server.url + "/metrics").read().decode()
+        check(metric(metrics, 'wsd_requests_total{status="499"}') >= 1,
+              "/metrics counts the stream whose client was killed as 499, not as the 200 it began with")
+        check(metric(metrics, "wsd_switch_index_sum") > 0 and metric(metrics, "wsd_switch_index_count") > 0,
+              "/metrics: the switch index histogram has its _sum and _count")
     finally:
         rc = server.stop()
     check(rc == 0, "SIGTERM: the server exits 0")

@@ -43,8 +43,15 @@ inline std::span<const Field<Limits>> limits_fields() {
        .kind = K::choice, .choices = {"online", "offline"}, .per_request = true,
        .get = [](const Limits& l) { return FieldValue(to_string(l.mode)); },
        .set = [](Limits& l, const FieldValue& v) {
-         const auto& m = std::get<std::string>(v);
-         l.mode = m == "online" ? Mode::online : m == "offline" ? Mode::offline : Mode::weak_only;
+         const auto* m = std::get_if<std::string>(&v);
+         if (m && *m == "online")
+           l.mode = Mode::online;
+         else if (m && *m == "offline")
+           l.mode = Mode::offline;
+         else  // refused where it is read, whoever sets it (not run as something else)
+           throw ConfigError("mode = " + (m ? "\"" + *m + "\"" : std::string("(not a name)")) +
+                                 " is not one of online, offline",
+                             "mode");
        }},
   };
   return list;

@@ -4,8 +4,10 @@
 // stream's events as they come). Hold it by shared_ptr: its streams keep it alive.
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -22,11 +24,15 @@ namespace wsd::serve {
 
 class ChatExchange : public std::enable_shared_from_this<ChatExchange> {
  public:
+  // Where the detail of a failed choice goes (the server's log), a line naming the request's id.
+  using Log = std::function<void(const std::string&)>;
+
   // n choices; `streaming` writes server-sent events (the usage last where include_usage);
   // prompt_tokens is the usage's (the base model's prompt).
-  ChatExchange(Completion completion, std::size_t n, bool streaming, bool include_usage, std::size_t prompt_tokens)
+  ChatExchange(Completion completion, std::size_t n, bool streaming, bool include_usage, std::size_t prompt_tokens,
+               Log log = {})
       : completion_(std::move(completion)), streaming_(streaming), include_usage_(include_usage),
-        prompt_tokens_(prompt_tokens), outcomes_(n), switched_(n, false) {
+        prompt_tokens_(prompt_tokens), log_(std::move(log)), outcomes_(n), switched_(n, false) {
     if (streaming_)
       for (std::size_t i = 0; i < n; ++i) events_.push_back(sse(completion_.chunk(i, {{"role", "assistant"}, {"content", ""}})));
   }
@@ -57,6 +63,10 @@ class ChatExchange : public std::enable_shared_from_this<ChatExchange> {
   // Choice i ended (once per choice, from the loop's thread).
   void end(std::size_t i, Outcome o) {
     std::lock_guard lock(mutex_);
+    if (o.result) {
+      tokens_ += answer_tokens(*o.result);
+      if (i == 0) switch_index_ = o.result->accept_index;
+    }
     outcomes_.at(i) = std::move(o);
     ++ended_;
     changed_.notify_all();
@@ -72,14 +82,38 @@ class ChatExchange : public std::enable_shared_from_this<ChatExchange> {
     return changed_.wait_for(lock, wait, [&] { return ended_ == outcomes_.size(); });
   }
 
+  // The request's line in the log, once it was answered with `status` (a stream: what status()
+  // says, or 499 for a client gone): its id, status, choices, answer tokens, choice 0's switch
+  // index and the seconds since it was received.
+  void finished(int status) const {
+    if (!log_) return;
+    std::lock_guard lock(mutex_);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - received_).count();
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%.2f", s);
+    log_("request " + completion_.id + ": " + std::to_string(status) + ", " + std::to_string(outcomes_.size()) +
+         (outcomes_.size() == 1 ? " choice, " : " choices, ") + std::to_string(tokens_) + " answer tokens, switch_index " +
+         (switch_index_ ? std::to_string(*switch_index_) : std::string("-")) + ", " + seconds + " s");
+  }
+
+  // The status the request ended with, once every choice ended: the first failed choice's (a
+  // stream tells it in an error event), else 200. What /metrics counts for a stream.
+  int status() const {
+    std::lock_guard lock(mutex_);
+    for (const auto& o : outcomes_)
+      if (o && !o->result) return answer_error(o->error, completion_.id).status;
+    return 200;
+  }
+
   // A request that did not stream: waits for every choice, then the response, or the error of
   // the first choice that failed. Once: the results are moved into the response.
   std::variant<nlohmann::json, ApiError> wait_response() {
     std::unique_lock lock(mutex_);
     changed_.wait(lock, [&] { return ended_ == outcomes_.size(); });
     std::vector<Result> results;
-    for (auto& o : outcomes_) {  // taken once: the results move out
-      if (!o->result) return answer_error(o->error);
+    for (std::size_t i = 0; i < outcomes_.size(); ++i) {  // taken once: the results move out
+      auto& o = outcomes_[i];
+      if (!o->result) return failed(i, o->error);
       results.push_back(std::move(*o->result));
     }
     return completion_.response(results, prompt_tokens_);
@@ -106,7 +140,7 @@ class ChatExchange : public std::enable_shared_from_this<ChatExchange> {
         completion += answer_tokens(*o.result);
         out.events.push_back(sse(completion_.final_chunk(i, *o.result)));
       } else {
-        out.events.push_back(sse(answer_error(o.error).body()));
+        out.events.push_back(sse(failed(i, o.error).body()));
       }
     }
     if (include_usage_) out.events.push_back(sse(completion_.usage_chunk(prompt_tokens_, completion)));
@@ -116,6 +150,15 @@ class ChatExchange : public std::enable_shared_from_this<ChatExchange> {
   }
 
  private:
+  // What the client gets for choice i's failure; its detail goes to the log.
+  ApiError failed(std::size_t i, const std::exception_ptr& e) const {
+    ApiError told = answer_error(e, completion_.id);
+    if (log_)
+      log_("request " + completion_.id + ": choice " + std::to_string(i) + " failed (" + std::to_string(told.status) +
+           "): " + failure_detail(e));
+    return told;
+  }
+
   void push(const nlohmann::json& chunk) {
     std::lock_guard lock(mutex_);
     events_.push_back(sse(chunk));
@@ -125,6 +168,10 @@ class ChatExchange : public std::enable_shared_from_this<ChatExchange> {
   const Completion completion_;
   const bool streaming_, include_usage_;
   const std::size_t prompt_tokens_;
+  const Log log_;
+  const std::chrono::steady_clock::time_point received_ = std::chrono::steady_clock::now();
+  std::size_t tokens_ = 0;               // answer tokens of the choices that ended with one
+  std::optional<long> switch_index_;     // choice 0's, once it ended with an answer
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<std::string> events_;  // server-sent events not yet taken

@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "wsd/core/errors.hpp"
 #include "wsd/core/result.hpp"
 #include "wsd/serve/api_error.hpp"
 
@@ -119,13 +120,29 @@ struct Completion {
 };
 
 // An answer that failed, as the error a client gets (500, its message).
-inline ApiError answer_error(const std::exception_ptr& e) {
+// What the client is told of a conversation that failed: its input did not fit the models'
+// context (400 context_length_exceeded), else a 500 "internal error"; either with the request's id
+// and never the exception's text (which may hold a model's file path): that goes to the log
+// (failure_detail), under the same id.
+inline ApiError answer_error(const std::exception_ptr& e, const std::string& request_id) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const ContextOverflowError&) {
+    return ApiError(400, "the conversation does not fit the models' context window (request " + request_id + ")",
+                    "messages", "invalid_request_error", "context_length_exceeded");
+  } catch (...) {
+    return ApiError(500, "internal error (request " + request_id + ")", "", "server_error");
+  }
+}
+
+// The detail of a failure, for the server's log.
+inline std::string failure_detail(const std::exception_ptr& e) {
   try {
     std::rethrow_exception(e);
   } catch (const std::exception& x) {
-    return ApiError(500, x.what(), "", "server_error");
+    return x.what();
   } catch (...) {
-    return ApiError(500, "unknown error", "", "server_error");
+    return "an exception that is not a std::exception";
   }
 }
 

@@ -1,0 +1,38 @@
+# docs/flags.md: each command-line tool's --help as built, so the flags' reference is the tools'
+# own descriptions (wsd::Field for every setting) and cannot drift from them.
+#   cmake -DTOOLS="bin/wsd-generate|bin/wsd-server|bin/wsd-bench" -DOUT=docs/flags.md [-DCHECK=ON] -P cmake/tool-flags.cmake
+# Writes OUT, or with CHECK fails, showing the difference, where OUT is not what the tools print.
+# The tools run with WSD_HOME set to the text "$WSD_HOME", so their default model paths read as such.
+string(REPLACE "|" ";" tools "${TOOLS}")
+set(doc "# The tools' flags\n\n")
+string(APPEND doc "Each tool's `--help`, as built (`make docs` writes this file from the tools; `make test` fails\n")
+string(APPEND doc "where it differs from them). What the flags do, with examples: [tools](tools.md) for\n")
+string(APPEND doc "wsd-generate, [server](server.md) for wsd-server, [performance](performance.md) for wsd-bench.\n")
+foreach(tool IN LISTS tools)
+  get_filename_component(name "${tool}" NAME)
+  execute_process(COMMAND ${CMAKE_COMMAND} -E env "WSD_HOME=$WSD_HOME" "${tool}" --help
+                  OUTPUT_VARIABLE help ERROR_VARIABLE err RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${tool} --help exited with ${rc}: ${err}")
+  endif()
+  string(REGEX REPLACE "Usage: [^ \n]*/${name}" "Usage: ${name}" help "${help}")
+  string(STRIP "${help}" help)
+  string(APPEND doc "\n## ${name}\n\n```text\n${help}\n```\n")
+endforeach()
+if(CHECK)
+  if(NOT EXISTS "${OUT}")
+    message(FATAL_ERROR "${OUT} does not exist: `make docs` writes it")
+  endif()
+  file(READ "${OUT}" have)
+  if(NOT have STREQUAL doc)
+    get_filename_component(name "${OUT}" NAME)
+    set(printed "${CMAKE_CURRENT_BINARY_DIR}/${name}.printed")
+    file(WRITE "${printed}" "${doc}")
+    execute_process(COMMAND diff -u "${OUT}" "${printed}" OUTPUT_VARIABLE diff)
+    message(FATAL_ERROR "${OUT} is not what the tools print (`make docs` rewrites it):\n${diff}")
+  endif()
+  message(STATUS "${OUT} is the tools' --help")
+else()
+  file(WRITE "${OUT}" "${doc}")
+  message(STATUS "wrote ${OUT}")
+endif()
