@@ -98,7 +98,10 @@ int main(int argc, char** argv) {
       if (req.get_header_value_u64("Content-Length") > max_body) return res.status = 413;
       return 100;
     });
-    svr.new_task_queue = [] { return new httplib::ThreadPool(72); };
+    // A connection holds a thread while it is open (cpp-httplib reads it in one): 72 threads, and as
+    // many more as open connections need, up to 1024, so that idle or slow clients do not starve
+    // the others (a thread beyond 72 ends 3 s after its connection did).
+    svr.new_task_queue = [] { return new httplib::ThreadPool(72, 1024); };
     svr.set_keep_alive_timeout(5);                   // an idle connection is closed after 5 s
     std::optional<wsd::tools::ReadDeadline> deadline;  // once the port is known: before any request
     svr.set_logger([&](const httplib::Request& req, const httplib::Response& res) {  // before the body is written

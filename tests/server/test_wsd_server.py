@@ -665,6 +665,23 @@ def load_test():
         check(server.proc.poll() is None, "load: no crash")
         after = rss_kb(server.proc.pid)
         check(after <= before * 1.10, f"load: resident memory {before} kB before, {after} kB after (within 10%)")
+
+        # 200 idle connections (opened, nothing sent) do not starve a normal request: each holds a
+        # thread of its own, beyond the 72 that answer.
+        def timed():
+            start = time.monotonic()
+            client.chat.completions.create(model="wsd", messages=[{"role": "user", "content": "Say hello."}],
+                                           max_tokens=6, temperature=0, extra_body={"wsd": {"draft_max_tokens": 4}})
+            return time.monotonic() - start
+        alone = timed()
+        idle = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(200)]
+        try:
+            time.sleep(0.5)  # every one accepted
+            crowded = timed()
+        finally:
+            for s in idle:
+                s.close()
+        check(crowded < alone + 1.0, f"200 idle connections open: a request takes {crowded:.2f} s ({alone:.2f} s alone)")
     finally:
         rc = server.stop()
     check(rc == 0, "load: SIGTERM, exit 0")
