@@ -99,10 +99,12 @@ bench-large: build models models-large
 	$(BUILD)/bin/wsd-bench --pair qwen --input examples/prompts.jsonl --limit 6 --repeats 3 --parallel 0 --out bench-out/qwen
 	$(BUILD)/bin/wsd-bench --pair smol-qwen --input examples/prompts.jsonl --limit 6 --repeats 3 --parallel 0 --out bench-out/smol-qwen
 
+# AddressSanitizer and UndefinedBehaviorSanitizer over the unit tests (the server-fault tests run
+# under ThreadSanitizer: make tsan).
 sanitize: deps
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DWSD_SANITIZE=ON -DWSD_WITH_LLAMA=OFF -DWSD_BUILD_BENCHMARKS=OFF
 	cmake --build build-asan -j$(JOBS)
-	cd build-asan && ctest --output-on-failure -j$(JOBS) -LE models
+	cd build-asan && ctest --output-on-failure -j$(JOBS) -LE 'models|server'
 
 # ThreadSanitizer over the unit tests (the engine loop's and the decode loop's among them) and the
 # server-fault tests (the loop's HTTP engine against a real llama-cpp-python server).

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <memory>
 #include <optional>
+#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -120,7 +121,9 @@ int main(int argc, char** argv) {
       return false;
     };
 
-    svr.Get("/health", [&](const httplib::Request&, httplib::Response& res) {
+    // The routes' handlers, registered from one table (below) that the 405s are derived from too.
+    using Handler = httplib::Server::Handler;
+    const Handler health = [&](const httplib::Request&, httplib::Response& res) {
       const bool closing = admission.closing(), ok = ready && !closing;
       res.status = ok ? 200 : 503;
       res.set_content(json{{"status", closing ? "shutting down" : ok ? "ok" : "loading"},
@@ -128,35 +131,41 @@ int main(int argc, char** argv) {
                            {"engines", metrics.engines_json()}}
                           .dump(),
                       "application/json");
-    });
-    svr.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
+    };
+    const Handler prometheus = [&](const httplib::Request&, httplib::Response& res) {
       res.set_content(metrics.text(admission.outstanding()), "text/plain; version=0.0.4");
-    });
-    svr.Get("/", [&](const httplib::Request&, httplib::Response& res) {
+    };
+    const Handler page = [&](const httplib::Request&, httplib::Response& res) {
       res.set_content(std::string(wsd::serve::chat_page()), "text/html; charset=utf-8");
-    });
+    };
     const json model_object = {{"id", model_name}, {"object", "model"}, {"created", 0}, {"owned_by", "wsd"}};
-    svr.Get("/v1/models", [&](const httplib::Request& req, httplib::Response& res) {
+    const Handler models = [&](const httplib::Request& req, httplib::Response& res) {
       if (!authorized(req, res)) return;
       res.set_content(wsd::serve::json_text({{"object", "list"}, {"data", json::array({model_object})}}), "application/json");
-    });
-    svr.Get(R"(/v1/models/(.+))", [&](const httplib::Request& req, httplib::Response& res) {
+    };
+    const Handler model = [&](const httplib::Request& req, httplib::Response& res) {
       if (!authorized(req, res)) return;
       if (req.matches[1] != model_name)
         return error(res, wsd::serve::model_not_found(req.matches[1], model_name));
       res.set_content(wsd::serve::json_text(model_object), "application/json");
-    });
+    };
+    struct Route {
+      std::string method, pattern;  // pattern: a regular expression over the path, as httplib matches it
+      const Handler* handler;
+    };
+    std::vector<Route> routes;  // filled below, once every handler is defined
     // Every other error is OpenAI's JSON object too: an unknown route (404), a known one asked with
     // another method (405), a body over --max-body-bytes (413), headers httplib could not read (400).
-    const std::vector<std::string> routes = {"/", "/health", "/metrics", "/v1/models", "/v1/chat/completions"};
     svr.set_error_handler([&](const httplib::Request& req, httplib::Response& res) {
       if (!res.body.empty()) return;  // a handler's own error
       if (deadline->expired(req.remote_addr, req.remote_port)) return;  // answered 408 (counted) and shut
       using wsd::serve::ApiError;
-      const bool known = std::find(routes.begin(), routes.end(), req.path) != routes.end();
-      if (res.status == 404 && known) {
+      std::string allowed;  // the methods of the routes whose pattern the path matches
+      for (const Route& r : routes)
+        if (std::regex_match(req.path, std::regex(r.pattern))) allowed += (allowed.empty() ? "" : ", ") + r.method;
+      if (res.status == 404 && !allowed.empty()) {
         res.status = 405;
-        res.set_header("Allow", req.path == "/v1/chat/completions" ? "POST" : "GET");
+        res.set_header("Allow", allowed);
         return error(res, ApiError(405, req.method + " is not allowed on " + req.path, "", "invalid_request_error", "method_not_allowed"));
       }
       if (res.status == 404)
@@ -174,7 +183,7 @@ int main(int argc, char** argv) {
       error(res, wsd::serve::ApiError(500, "internal error", "", "server_error"));
     });
 
-    svr.Post("/v1/chat/completions", [&](const httplib::Request& req, httplib::Response& res) {
+    const Handler chat = [&](const httplib::Request& req, httplib::Response& res) {
       using wsd::serve::ApiError;
       deadline->handling(req.remote_addr, req.remote_port);  // read: no deadline while it is answered
       if (!authorized(req, res)) return;
@@ -274,7 +283,18 @@ int main(int argc, char** argv) {
             ex->finished(status);
             admission.release(ids.size());  // written out (or given up): SIGTERM's drain may stop the server
           });
-    });
+    };
+
+    routes = {{"GET", "/", &page},
+              {"GET", "/health", &health},
+              {"GET", "/metrics", &prometheus},
+              {"GET", "/v1/models", &models},
+              {"GET", R"(/v1/models/(.+))", &model},
+              {"POST", "/v1/chat/completions", &chat}};
+    for (const Route& r : routes) {
+      if (r.method == "GET") svr.Get(r.pattern, *r.handler);
+      if (r.method == "POST") svr.Post(r.pattern, *r.handler);
+    }
 
     if (port == 0) port = svr.bind_to_any_port(host);
     else if (!svr.bind_to_port(host, port))

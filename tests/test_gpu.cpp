@@ -37,15 +37,15 @@ std::string from_env(const char* name, const std::string& otherwise) {
 bool random_pair() { return !from_env("WSD_GPU_STRONG", "").empty(); }
 
 wsd::Config config() {
-  wsd::Config c;
-  c.draft_max_tokens = 10;
-  c.max_tokens = 14;
-  if (random_pair()) {  // meaningless probabilities: switch after 6 drafted tokens
+  wsd::Config c;  // short: llvmpipe, where CI runs this suite, writes a token in seconds
+  c.draft_max_tokens = 6;
+  c.max_tokens = 8;
+  if (random_pair()) {  // meaningless probabilities: switch after 4 drafted tokens
     c.switch_rule = "fixed";
-    c.switch_args["fixed_length"] = 6;
+    c.switch_args["fixed_length"] = 4;
     return c;
   }
-  c.switch_args["threshold"] = 0.5;  // a switch inside the short draft on some of the prompts
+  c.switch_args["threshold"] = 0.5;  // a switch inside the short draft ("zero": at 3 on the CPU backend)
   c.switch_args["window"] = 2;
   return c;
 }
@@ -173,15 +173,13 @@ TEST_CASE("the GPU and the CPU backend give a text's token probabilities within 
       CHECK(largest < (whole ? 0.3 : 0.1));
     }
   }
-  // Greedy answers: where a near tie falls the other way the texts part (the README states how often).
+  // A greedy answer, printed: where a near tie falls the other way the texts part (docs/gpus.md
+  // states how often). One prompt: llvmpipe, where CI runs this, writes a token in seconds.
   wsd::LlamaSequence gw(on_gpu().weak), gs(on_gpu().strong), cw(cpu.weak), cs(cpu.strong);
   auto gpu_decoder = wsd::make_decoder(gw, gs, config());
   auto cpu_decoder = wsd::make_decoder(cw, cs, config());
-  std::size_t same = 0;
-  for (const auto& c : prompts()) {
-    const auto g = gpu_decoder.decode(c), k = cpu_decoder.decode(c);
-    same += g.text == k.text;
-    std::printf("gpu: %s: GPU \"%s\" | CPU \"%s\"\n", c.id.c_str(), g.text.c_str(), k.text.c_str());
-  }
-  std::printf("gpu: greedy texts equal to the CPU backend's on %zu of %zu prompts\n", same, prompts().size());
+  const wsd::Conversation& c = prompts()[0];
+  const auto g = gpu_decoder.decode(c), k = cpu_decoder.decode(c);
+  std::printf("gpu: %s: GPU \"%s\" | CPU \"%s\" (%s)\n", c.id.c_str(), g.text.c_str(), k.text.c_str(),
+              g.text == k.text ? "equal" : "parted");
 }

@@ -108,10 +108,11 @@ class LlamaModel {
     detail::check_gguf_file(path);
     cpu_invariance_ = cpu_invariance(path);
     llama_model_params mp = llama_model_default_params();
-    // Extra buffer types repack weights (and hold AMX kernels): in batch-invariant mode only where
-    // their kernels follow the reference kernels (invariance.hpp), and never where the build has
-    // AMX kernels that this CPU cannot run.
-    mp.use_extra_bufts = (!options.batch_invariant || reference_repack()) && (!ggml_cpu_has_amx_int8() || llama_amx_usable());
+    // Extra buffer types repack weights (and hold AMX kernels): in batch-invariant mode only on the
+    // CPU and where their kernels follow the reference kernels (invariance.hpp), and never where the
+    // build has AMX kernels that this CPU cannot run.
+    mp.use_extra_bufts = (!options.batch_invariant || (on_cpu() && reference_repack())) &&
+                         (!ggml_cpu_has_amx_int8() || llama_amx_usable());
     mp.n_gpu_layers = placement_.gpu_layers;
     mp.split_mode = options.split_mode == SplitMode::none    ? LLAMA_SPLIT_MODE_NONE
                     : options.split_mode == SplitMode::layer ? LLAMA_SPLIT_MODE_LAYER
@@ -151,9 +152,13 @@ class LlamaModel {
   // weights' types (invariance.hpp), on a GPU on the backend (devices.hpp).
   BatchInvariance invariance() const { return placement_.devices.empty() ? cpu_invariance_ : gpu_invariance(placement_); }
   // The kernels its contexts compute with: "fast" (llama.cpp's fastest), "reference" (batch-invariant
-  // mode with ggml's reference kernels) or "stock" (batch-invariant mode where llama.cpp has no
-  // reference kernels: narrow batches only).
-  std::string kernels() const { return !options_.batch_invariant ? "fast" : kLlamaReferenceKernels ? "reference" : "stock"; }
+  // mode on the CPU with ggml's reference kernels) or "stock" (batch-invariant mode on a GPU backend,
+  // or where llama.cpp has no reference kernels: narrow batches only).
+  std::string kernels() const {
+    return !options_.batch_invariant ? "fast" : kLlamaReferenceKernels && on_cpu() ? "reference" : "stock";
+  }
+  // Whether every layer is on the CPU (the reference kernels are the CPU backend's).
+  bool on_cpu() const { return placement_.devices.empty(); }
 
   std::vector<Token> tokenize(std::string_view text) const {
     std::vector<Token> out(text.size() + 8);
@@ -319,7 +324,8 @@ class LlamaContext : public Engine {
       throw ModelError("llama.cpp could not create a context of " + std::to_string(sequences) + " x " +
                        std::to_string(options.context) + " tokens for " + model_->path() + detail::llama_said());
 #ifdef LLAMA_HAS_REFERENCE_KERNELS
-    llama_set_reference_kernels(ctx_.get(), options.batch_invariant);
+    // On the CPU; a GPU backend keeps to its own invariant width (devices.hpp), as without the patch.
+    llama_set_reference_kernels(ctx_.get(), options.batch_invariant && model_->on_cpu());
 #endif
     batch_ = llama_batch_init(options.batch, 0, 1);
   }
