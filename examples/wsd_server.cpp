@@ -152,6 +152,7 @@ int main(int argc, char** argv) {
     struct Route {
       std::string method, pattern;  // pattern: a regular expression over the path, as httplib matches it
       const Handler* handler;
+      std::regex path = std::regex(pattern);  // the same, compiled once for the 405s
     };
     std::vector<Route> routes;  // filled below, once every handler is defined
     // Every other error is OpenAI's JSON object too: an unknown route (404), a known one asked with
@@ -162,7 +163,7 @@ int main(int argc, char** argv) {
       using wsd::serve::ApiError;
       std::string allowed;  // the methods of the routes whose pattern the path matches
       for (const Route& r : routes)
-        if (std::regex_match(req.path, std::regex(r.pattern))) allowed += (allowed.empty() ? "" : ", ") + r.method;
+        if (std::regex_match(req.path, r.path)) allowed += (allowed.empty() ? "" : ", ") + r.method;
       if (res.status == 404 && !allowed.empty()) {
         res.status = 405;
         res.set_header("Allow", allowed);
@@ -183,6 +184,11 @@ int main(int argc, char** argv) {
       error(res, wsd::serve::ApiError(500, "internal error", "", "server_error"));
     });
 
+    // A chat request's end: counted in /metrics and logged with the status its client got.
+    const auto answered = [&](const wsd::serve::ChatExchange& ex, int status) {
+      metrics.status(status);
+      ex.finished(status);
+    };
     const Handler chat = [&](const httplib::Request& req, httplib::Response& res) {
       using wsd::serve::ApiError;
       deadline->handling(req.remote_addr, req.remote_port);  // read: no deadline while it is answered
@@ -240,9 +246,7 @@ int main(int argc, char** argv) {
         while (!ex->wait_ended(std::chrono::milliseconds(100)))
           if (req.is_connection_closed()) {
             for (auto cid : ids) pair->cancel(cid);
-            metrics.status(499);
-            ex->finished(499);
-            return;
+            return answered(*ex, 499);
           }
         auto answer = ex->wait_response();
         if (const auto* e = std::get_if<ApiError>(&answer)) {
@@ -250,9 +254,7 @@ int main(int argc, char** argv) {
           return error(res, *e);
         }
         res.set_content(wsd::serve::json_text(std::get<json>(answer)), "application/json");
-        metrics.status(200);
-        ex->finished(200);
-        return;
+        return answered(*ex, 200);
       }
 
       // Streaming: the events as they come; a client that goes away cancels its conversations.
@@ -273,14 +275,12 @@ int main(int argc, char** argv) {
             if (taken.finished) sink.done();
             return true;
           },
-          [ex, ids, &pair, &deadline, &admission, &metrics, addr = req.remote_addr, port = req.remote_port](bool success) {
+          [ex, ids, &pair, &deadline, &admission, &answered, addr = req.remote_addr, port = req.remote_port](bool success) {
             deadline->answered(addr, port);  // the stream ended: a client gone cancels
             const bool gone = !success && !ex->all_ended();
             if (gone)
               for (auto cid : ids) pair->cancel(cid);
-            const int status = gone ? 499 : ex->status();
-            metrics.status(status);
-            ex->finished(status);
+            answered(*ex, gone ? 499 : ex->status());
             admission.release(ids.size());  // written out (or given up): SIGTERM's drain may stop the server
           });
     };

@@ -2,8 +2,10 @@
 // The decoder's own parameters: how long a draft and an answer may be, how often it scores, and
 // which of the two forms decode() runs. Everything else belongs to the parts it is composed of.
 #include <cstddef>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "wsd/core/errors.hpp"
@@ -17,6 +19,12 @@ enum class Mode { online, offline, weak_only };
 
 inline std::string to_string(Mode m) {
   return m == Mode::online ? "online" : m == Mode::offline ? "offline" : "weak-only";
+}
+// The mode to_string names, if `s` names one.
+inline std::optional<Mode> mode_from_string(std::string_view s) {
+  for (Mode m : {Mode::online, Mode::offline, Mode::weak_only})
+    if (s == to_string(m)) return m;
+  return std::nullopt;
 }
 
 struct Limits {
@@ -43,15 +51,13 @@ inline std::span<const Field<Limits>> limits_fields() {
        .kind = K::choice, .choices = {"online", "offline"}, .per_request = true,
        .get = [](const Limits& l) { return FieldValue(to_string(l.mode)); },
        .set = [](Limits& l, const FieldValue& v) {
-         const auto* m = std::get_if<std::string>(&v);
-         if (m && *m == "online")
-           l.mode = Mode::online;
-         else if (m && *m == "offline")
-           l.mode = Mode::offline;
-         else  // refused where it is read, whoever sets it (not run as something else)
-           throw ConfigError("mode = " + (m ? "\"" + *m + "\"" : std::string("(not a name)")) +
+         const auto* name = std::get_if<std::string>(&v);
+         const auto m = name ? mode_from_string(*name) : std::nullopt;
+         if (!m || *m == Mode::weak_only)  // refused where it is read, whoever sets it (not run as something else)
+           throw ConfigError("mode = " + (name ? "\"" + *name + "\"" : std::string("(not a name)")) +
                                  " is not one of online, offline",
                              "mode");
+         l.mode = *m;
        }},
   };
   return list;

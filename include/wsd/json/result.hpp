@@ -49,9 +49,9 @@ inline Result result_from_json(const nlohmann::json& j) {
     r.id = at(j, "id", "id").get<std::string>();
     r.text = at(j, "text", "text").get<std::string>();
     const auto mode = at(j, "mode", "mode").get<std::string>();
-    if (mode != "online" && mode != "offline" && mode != "weak-only")
-      throw InputError("result record: mode = \"" + mode + "\" is not online, offline or weak-only");
-    r.mode = mode == "online" ? Mode::online : mode == "offline" ? Mode::offline : Mode::weak_only;
+    const auto m = mode_from_string(mode);
+    if (!m) throw InputError("result record: mode = \"" + mode + "\" is not online, offline or weak-only");
+    r.mode = *m;
     const auto& sw = at(j, "switch", "switch");
     r.accept_index = at(sw, "switch.index", "index").get<long>();
     r.reason = draft_end_from_string(at(sw, "switch.reason", "reason").get<std::string>());

@@ -150,7 +150,7 @@ class LlamaModel {
   // How exact mode batches it: the widest physical batch its backend computes bit for bit as each
   // token alone, and whether sequences may share one; on the CPU it depends on the kernels and the
   // weights' types (invariance.hpp), on a GPU on the backend (devices.hpp).
-  BatchInvariance invariance() const { return placement_.devices.empty() ? cpu_invariance_ : gpu_invariance(placement_); }
+  BatchInvariance invariance() const { return on_cpu() ? cpu_invariance_ : gpu_invariance(placement_); }
   // The kernels its contexts compute with: "fast" (llama.cpp's fastest), "reference" (batch-invariant
   // mode on the CPU with ggml's reference kernels) or "stock" (batch-invariant mode on a GPU backend,
   // or where llama.cpp has no reference kernels: narrow batches only).
