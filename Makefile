@@ -1,5 +1,8 @@
 # The README's commands. Everything a fresh Debian 12 machine lacks is set up by the scripts in cmake/.
-export WSD_HOME ?= $(HOME)/.cache/wsd
+# WSD_HOME (where downloads and llama.cpp builds are kept) and the default pair's names: cmake/wsd-home.sh.
+export WSD_HOME := $(shell . cmake/wsd-home.sh && echo "$$WSD_HOME")
+WSD_WEAK_MODEL := $(shell . cmake/wsd-home.sh && echo "$$WSD_WEAK_MODEL")
+WSD_STRONG_MODEL := $(shell . cmake/wsd-home.sh && echo "$$WSD_STRONG_MODEL")
 # llama.cpp's backend: cpu (the default), vulkan or cuda; each has its own llama.cpp build under
 # WSD_HOME and its own build folder here, so that they coexist.
 export WSD_LLAMA_BACKEND ?= cpu
@@ -43,7 +46,7 @@ PORT ?= 8089
 MODEL ?= strong
 SERVE_FLAGS ?=
 serve: server models
-	@case "$(MODEL)" in strong) f=gemma-3-270m-Q4_K_M.gguf;; weak) f=SmolLM2-135M-Instruct-Q4_1.gguf;; \
+	@case "$(MODEL)" in strong) f=$(WSD_STRONG_MODEL);; weak) f=$(WSD_WEAK_MODEL);; \
 	  *) echo "make serve: MODEL=$(MODEL) is not strong or weak" >&2; exit 2;; esac; \
 	exec "$$(bash cmake/setup-server.sh)/bin/python" -m llama_cpp.server --model "$(WSD_HOME)/models/$$f" \
 	  --host 127.0.0.1 --port $(PORT) --n_ctx 4096 --interrupt_requests false $(SERVE_FLAGS)

@@ -11,9 +11,9 @@
 #include <wsd/providers/llama/default_models.hpp>
 #include <wsd/providers/llama/llama_cpp.hpp>
 #if WSD_WITH_HTTP  // libcurl: the strong model on a server (--strong-url)
-#include <wsd/providers/http/llama_http_pair.hpp>
+#include <wsd/pairs/llama_http_pair.hpp>
 #endif
-#include <wsd/providers/llama/llama_parallel.hpp>
+#include <wsd/pairs/llama_pair.hpp>
 #include <wsd/wsd.hpp>
 
 #include "tools/config_flags.hpp"

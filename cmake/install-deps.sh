@@ -5,7 +5,7 @@
 set -euo pipefail
 packages=(cmake g++ make pkg-config libeigen3-dev libxtensor-dev xtl-dev catch2
           nlohmann-json3-dev libcli11-dev libbenchmark-dev gnuplot-nox python3-venv
-          libcurl4-openssl-dev libcsv-dev chromium)
+          libcurl4-openssl-dev libcsv-dev chromium ccache)
 [ "${1:-}" = "--fuzz" ] && packages+=(clang libclang-rt-14-dev)
 [ "${1:-}" = "--vulkan" ] && packages+=(glslc glslang-tools spirv-headers libvulkan1 libvulkan-dev mesa-vulkan-drivers vulkan-tools)
 missing=()

@@ -6,7 +6,7 @@
 # llama-cpp-python sdist that cmake/setup-llama.sh builds (cmake/fetch-llama-sdist.sh) and kept in
 # $WSD_HOME. Idempotent.
 set -euo pipefail
-WSD_HOME=${WSD_HOME:-$HOME/.cache/wsd}
+. "$(dirname "$0")/wsd-home.sh"  # WSD_HOME, the default pair's names
 version=0.58.0
 dest="$WSD_HOME/cpp-httplib-$version"
 

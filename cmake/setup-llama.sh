@@ -18,7 +18,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 LLAMA_CPP_PYTHON_VERSION=$(bash "$here/fetch-llama-sdist.sh" --version)
 source_id=$(bash "$here/llama-source.sh" --id)  # the version and the patches of cmake/patches/
-WSD_HOME=${WSD_HOME:-$HOME/.cache/wsd}
+. "$(dirname "$0")/wsd-home.sh"  # WSD_HOME, the default pair's names
 backend=${WSD_LLAMA_BACKEND:-cpu}
 
 common="-DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_CURL=OFF"

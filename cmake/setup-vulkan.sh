@@ -6,7 +6,7 @@
 # glslc, glslang and SPIR-V headers are Debian 12's, and Mesa's drivers give a software Vulkan
 # device (llvmpipe) where there is no GPU. Idempotent.
 set -euo pipefail
-WSD_HOME=${WSD_HOME:-$HOME/.cache/wsd}
+. "$(dirname "$0")/wsd-home.sh"  # WSD_HOME, the default pair's names
 version=1.4.309.0-1
 sha256=8d329d465e16168afff58b1bd0dd6db46aac2cc3f56054a481b25a04e90b345a
 dest="$WSD_HOME/vulkan-headers-$version"

@@ -16,6 +16,7 @@
 
 #include "tools/config_flags.hpp"
 #include "tools/open_pair.hpp"
+#include "tools/parallel.hpp"
 #include "tools/version.hpp"
 
 namespace {
@@ -136,7 +137,7 @@ int main(int argc, char** argv) {
   app.add_flag("--resume", resume, "skip answers already in --output, retry failed ones, and add the rest");
   app.add_option("--parallel", parallel,
                  "conversations in flight, their model calls batched (default with --output: " +
-                     std::to_string(wsd::default_parallel()) + " here; 1 when streaming to the terminal)")
+                     std::to_string(wsd::tools::default_parallel()) + " here; 1 when streaming to the terminal)")
       ->check(CLI::Range(1, 256));
   wsd::tools::ConfigFlags config_flags(app, wsd::Config{});
   wsd::tools::ServerFlags server_flags(app);
@@ -177,7 +178,7 @@ int main(int argc, char** argv) {
         if (!done.count({item.conversation.id, s})) todo[s].push_back(item.conversation), ++left;
 
     const bool show = output.empty();  // answers go to the terminal, streamed when one at a time
-    if (parallel == 0) parallel = show ? 1 : wsd::default_parallel();
+    if (parallel == 0) parallel = show ? 1 : wsd::tools::default_parallel();
     std::size_t widest = 1;
     for (const auto& t : todo) widest = std::max(widest, t.size());
     parallel = std::max<std::size_t>(1, std::min(parallel, widest));

@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -26,6 +27,7 @@
 #include "tools/config_flags.hpp"
 #include "tools/exit_codes.hpp"
 #include "tools/open_pair.hpp"
+#include "tools/parallel.hpp"
 #include "tools/read_deadline.hpp"
 #include "tools/version.hpp"
 
@@ -43,7 +45,7 @@ int main(int argc, char** argv) {
   wsd::tools::ConfigFlags config_flags(app, defaults);
   std::string host = "127.0.0.1", api_key_env, model_name = "wsd";
   int port = 8090, context = 2048;
-  std::size_t parallel = wsd::default_parallel(), queue = 64;
+  std::size_t parallel = wsd::tools::default_parallel(), queue = 64;
   double grace_s = 10, read_timeout_s = 30;
   app.add_option("--host", host, "address to listen on")->capture_default_str();
   app.add_option("--port", port, "port to listen on (0: any free port, printed)")->check(CLI::Range(0, 65535))->capture_default_str();
@@ -104,6 +106,9 @@ int main(int argc, char** argv) {
     // the others (a thread beyond 72 ends 3 s after its connection did).
     svr.new_task_queue = [] { return new httplib::ThreadPool(72, 1024); };
     svr.set_keep_alive_timeout(5);                   // an idle connection is closed after 5 s
+    // A read may wait past --read-timeout, so that the read deadline (below) ends a slow request with
+    // its 408 (a body sent in part and then not at all included), not httplib's 5 s read with a 400.
+    svr.set_read_timeout(static_cast<time_t>(read_timeout_s) + 2, 0);
     std::optional<wsd::tools::ReadDeadline> deadline;  // once the port is known: before any request
     svr.set_logger([&](const httplib::Request& req, const httplib::Response& res) {  // before the body is written
       if (res.get_header_value("Content-Type") != "text/event-stream") deadline->answered(req.remote_addr, req.remote_port);
@@ -113,6 +118,26 @@ int main(int argc, char** argv) {
       res.set_content(wsd::serve::json_text(e.body()), "application/json");
       metrics.status(e.status);
     };
+    // A body's length is known from the headers: a Content-Length that is not a number of bytes is a
+    // 400 and one over --max-body-bytes a 413, answered at once (not after a read that cannot end),
+    // the connection then closed (httplib drains what the client is still sending first).
+    svr.set_pre_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
+      using Result = httplib::Server::HandlerResponse;
+      if (!req.has_header("Content-Length")) return Result::Unhandled;
+      const std::string length = req.get_header_value("Content-Length");
+      const bool number = !length.empty() && length.size() <= 18 &&
+                          std::all_of(length.begin(), length.end(), [](char c) { return c >= '0' && c <= '9'; });
+      if (number && std::stoull(length) <= max_body) return Result::Unhandled;
+      deadline->handling(req.remote_addr, req.remote_port);
+      if (!number)
+        error(res, wsd::serve::ApiError(400, "Content-Length: " + wsd::serve::json_text(length.substr(0, 40)) +
+                                                 " is not a number of bytes"));
+      else
+        error(res, wsd::serve::ApiError(413, "the request body is over the limit of " + std::to_string(max_body) +
+                                                 " bytes (--max-body-bytes)", "", "invalid_request_error", "request_too_large"));
+      res.set_header("Connection", "close");
+      return Result::Handled;
+    });
     auto authorized = [&](const httplib::Request& req, httplib::Response& res) {
       if (api_key.empty()) return true;
       if (req.get_header_value("Authorization") == "Bearer " + api_key) return true;

@@ -94,3 +94,13 @@ TEST_CASE("a request naming a model this server does not serve is a 404 model_no
   CHECK_THAT(e.what(), Catch::Contains("'gpt-9' does not exist; this server serves 'wsd'"));
   CHECK_NOTHROW(read(request({{"model", "wsd"}})));
 }
+
+TEST_CASE("a NUL in a refused value does not cut the error message short", "[serve][chat_api]") {
+  const std::string role("us\0er", 5);
+  const auto e = refusal(request({{"messages", {{{"role", role}, {"content", "Hi"}}}}}));
+  CHECK(e.status == 400);
+  CHECK(e.param == "messages[0].role");
+  const std::string message = e.body()["error"]["message"];
+  CHECK(message.find(role) != std::string::npos);
+  CHECK_THAT(message, Catch::EndsWith("is not one of system, developer, user, assistant"));
+}

@@ -2,7 +2,7 @@
 #include <catch2/catch.hpp>
 #include <wsd/providers/llama/default_models.hpp>
 #include <wsd/providers/llama/llama_cpp.hpp>
-#include <wsd/providers/llama/llama_parallel.hpp>
+#include <wsd/pairs/llama_pair.hpp>
 #include <wsd/wsd.hpp>
 
 #include <algorithm>

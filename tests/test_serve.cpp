@@ -49,9 +49,10 @@ TEST_CASE("a response holds every choice, the usage and the traces", "[serve]") 
   CHECK(r["choices"][0]["finish_reason"] == "stop");
   CHECK(r["choices"][1]["finish_reason"] == "length");
   CHECK(r["usage"] == json{{"prompt_tokens", 12}, {"completion_tokens", 6}, {"total_tokens", 18}});
-  CHECK(r["wsd"]["choices"][1]["switch_index"] == 1);
-  CHECK(r["wsd"]["choices"][0]["threshold"] == 0.8);
-  CHECK(c.response(std::span(results).first(1), 12)["wsd"]["switch_reason"] == "switch");  // one choice: the trace itself
+  CHECK(r["wsd"]["choices"][1]["switch"]["index"] == 1);
+  CHECK(r["wsd"]["choices"][0]["config"]["threshold"] == 0.8);
+  CHECK(c.response(std::span(results).first(1), 12)["wsd"]["switch"]["reason"] == "switch");  // one choice: the trace itself
+  CHECK(r["wsd"]["choices"][0] == wsd::to_json(results[0]));  // the record wsd-generate writes, names and all
 }
 
 TEST_CASE("a streamed exchange writes the role, the text, the switch marker, the last chunk, the usage and DONE in order",
@@ -81,7 +82,7 @@ TEST_CASE("a streamed exchange writes the role, the text, the switch marker, the
   CHECK(event_json(events[4])["choices"][0]["delta"]["content"] == "re");
   const json last = event_json(events[5]);
   CHECK(last["choices"][0]["finish_reason"] == "stop");
-  CHECK(last["wsd"]["continuation_text"] == " there");
+  CHECK(last["wsd"]["continuation"]["text"] == " there");
   CHECK(event_json(events[6])["usage"]["completion_tokens"] == 3);
   CHECK(events[7] == "data: [DONE]\n\n");
   CHECK(ex->status() == 200);

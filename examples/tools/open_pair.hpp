@@ -7,8 +7,8 @@
 #include <string>
 #include <variant>
 #include <wsd/json/settings.hpp>
-#include <wsd/providers/http/llama_http_pair.hpp>
-#include <wsd/providers/llama/llama_parallel.hpp>
+#include <wsd/pairs/llama_http_pair.hpp>
+#include <wsd/pairs/llama_pair.hpp>
 
 #include "pair_flags.hpp"
 #include "placement_flags.hpp"

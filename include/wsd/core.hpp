@@ -1,8 +1,8 @@
 #pragma once
-// wsd's core: the decoder, its policies (drafter, strong model, switch rules, samplers), the text
-// bridge, stop strings and streaming, and the Config bundle with make_decoder. It needs the
-// standard library only; JSON (wsd/json/), numeric views (wsd/numeric/), I/O (wsd/io/), batching
-// (wsd/batch/), the tools' concerns (wsd/tools/) and providers (wsd/providers/) are layers above.
+// wsd's core (target wsd::core): the decoder, its policies (drafter, strong model, switch rules,
+// samplers), the text bridge, stop strings and streaming, and the Config bundle with make_decoder.
+// The standard library only. The layers above it (JSON, numeric views, I/O, batching, wsd-server's
+// protocol, providers, pairs) and their order: tests/layers/include_order.cmake.
 #include "wsd/compose/config.hpp"
 #include "wsd/compose/make_decoder.hpp"
 #include "wsd/core/concepts.hpp"
@@ -14,6 +14,7 @@
 #include "wsd/core/logits.hpp"
 #include "wsd/core/result.hpp"
 #include "wsd/core/settings.hpp"
+#include "wsd/core/stop_strings.hpp"
 #include "wsd/core/stream.hpp"
 #include "wsd/core/task.hpp"
 #include "wsd/core/trace.hpp"
@@ -26,5 +27,5 @@
 #include "wsd/sampling/sampler.hpp"
 #include "wsd/text/bridge.hpp"
 #include "wsd/text/prompt_templates.hpp"
-#include "wsd/text/stop_strings.hpp"
+#include "wsd/core/stop_strings.hpp"
 #include "wsd/version.hpp"

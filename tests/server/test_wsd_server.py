@@ -118,7 +118,7 @@ def main():
         r = client.chat.completions.create(model="wsd", messages=messages, temperature=0)
         wsd = r.model_extra["wsd"]
         check(r.choices[0].message.content == record["text"], "the chat completion's text is wsd-generate's")
-        check(wsd["switch_index"] == record["switch"]["index"], "the switch index is wsd-generate's")
+        check(wsd["switch"]["index"] == record["switch"]["index"], "the switch index is wsd-generate's")
         check(r.choices[0].finish_reason in ("stop", "length") and r.usage.completion_tokens > 0, "finish_reason and usage")
 
         # max_tokens is a hard cap on the answer: a kept draft is cut to it (the drafter alone keeps its
@@ -129,7 +129,7 @@ def main():
             check(r.usage.completion_tokens == limit and r.choices[0].finish_reason == "length",
                   f"max_tokens {limit} under the never rule: {limit} completion tokens, finish_reason length "
                   f"(got {r.usage.completion_tokens}, {r.choices[0].finish_reason})")
-            check(r.model_extra["wsd"]["switch_reason"] == "max_tokens", "the draft was ended by max_tokens")
+            check(r.model_extra["wsd"]["switch"]["reason"] == "max_tokens", "the draft was ended by max_tokens")
         roomy = client.chat.completions.create(model="wsd", messages=[{"role": "user", "content": "Say yes."}],
                                                temperature=0, max_tokens=200)
         check(roomy.choices[0].finish_reason == "stop" and roomy.usage.completion_tokens < 200,
@@ -381,11 +381,11 @@ def page_test():
         first = shown("wsd")
         content, trace = api({"messages": [{"role": "user", "content": prompt}]})
         check(first["draft"] + first["strong"] == content, "the page shows the whole answer: the drafter's part and the base model's part")
-        check(first["draft"] == trace["drafted_text"] and first["strong"] == trace["continuation_text"][:len(first["strong"])],
+        check(first["draft"] == trace["draft"]["accepted_text"] and first["strong"] == trace["continuation"]["text"][:len(first["strong"])],
               "the drafter's part and the base model's part are where the trace puts them")
-        check(str(trace["switch_index"]) == first["index"], f"the page's switch index is the trace's ({first['index']})")
+        check(str(trace["switch"]["index"]) == first["index"], f"the page's switch index is the trace's ({first['index']})")
         check((first["marker"] == "|") == (first["strong"] != ""), "the switch marker stands where the base model took over")
-        check(first["points"] == len(trace["p"]) and first["tau"] == 1, f"the plot shows the {first['points']} drafted p_k against tau")
+        check(first["points"] == len(trace["draft"]["probs"]) and first["tau"] == 1, f"the plot shows the {first['points']} drafted p_k against tau")
 
         # A second turn: the page sends the whole conversation, its answer is the API's for it.
         follow = "And of Germany?"
@@ -420,14 +420,14 @@ def page_test():
             content, trace = api(body)
             check(page["state"] == "done" and page["draft"] + page["strong"] == content,
                   f"compare, {kind}: the page's answer is the API's ({content!r})")
-            check(str(trace["switch_index"]) == page["index"], f"compare, {kind}: switch index {page['index']} as in the trace")
+            check(str(trace["switch"]["index"]) == page["index"], f"compare, {kind}: switch index {page['index']} as in the trace")
             if kind == "base":
                 check(page["draft"] == "" and page["index"] == "-1", "compare: the base model alone drafts nothing")
             if kind == "drafter":
-                check(page["draft"] == trace["drafted_text"] and trace["switch_reason"] != "switch",
-                      f"compare: the drafter alone keeps its whole draft ({trace['switch_reason']})")
+                check(page["draft"] == trace["draft"]["accepted_text"] and trace["switch"]["reason"] != "switch",
+                      f"compare: the drafter alone keeps its whole draft ({trace['switch']['reason']})")
             if kind == "wsd":
-                check(page["points"] == len(trace["p"]) and page["tau"] == 1 and trace["threshold"] == 0.7,
+                check(page["points"] == len(trace["draft"]["probs"]) and page["tau"] == 1 and trace["config"]["threshold"] == 0.7,
                       "compare: WSD's p_k against the page's tau (0.7)")
         shot = os.environ.get("WSD_PAGE_SCREENSHOT")  # the README's picture: WSD_PAGE_SCREENSHOT=path
         if shot:
@@ -501,7 +501,7 @@ def remote_test():
             answer = json.loads(text)
             check(code == 200 and answer["choices"][0]["message"]["content"] == record["text"],
                   f"--strong-url: the answer is wsd-generate's through the same server ({record['text']!r})")
-            check(answer["wsd"]["switch_index"] == record["switch"]["index"] and answer["wsd"]["p"] == record["draft"]["probs"],
+            check(answer["wsd"]["switch"]["index"] == record["switch"]["index"] and answer["wsd"]["draft"]["probs"] == record["draft"]["probs"],
                   "--strong-url: the switch index and the base model's p_k are wsd-generate's")
             code, body_text = curl(server.url + "/v1/chat/completions", dict(body, stream=True), stream=True)
             streamed, marker = "", False
@@ -616,6 +616,37 @@ def limits_test():
               "an abandoned non-streaming n=8 request: its 8 conversations cancelled, 499 counted, the queue empty")
         code, _ = curl(url, {"model": "wsd", "messages": [{"role": "user", "content": "Say hi."}], "max_tokens": 4}, key=None)
         check(code == 200, "after it, the next request is served")
+
+        # Framing that cannot be read is answered at once (413, 400); a body that stops coming gets
+        # 408 when --read-timeout (6 s) runs out; a body cut short by a half-close is never a 200.
+        def raw(data, half_close=False):
+            c = socket.create_connection(("127.0.0.1", server.port), timeout=20)
+            start = time.monotonic()
+            c.sendall(data)
+            if half_close:
+                c.shutdown(socket.SHUT_WR)
+            got = b""
+            try:
+                while True:
+                    part = c.recv(65536)
+                    if not part:
+                        break
+                    got += part
+            except OSError:
+                pass
+            c.close()
+            return got.split(b"\r\n", 1)[0].decode(errors="replace"), time.monotonic() - start
+        head = b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        line, took = raw(head + b"Content-Length: 1000000000000\r\n\r\n")
+        check(line.startswith("HTTP/1.1 413") and took < 2, f"Content-Length 10^12 and no body: '{line}' after {took:.1f} s")
+        line, took = raw(head + b"Content-Length: -5\r\n\r\n")
+        check(line.startswith("HTTP/1.1 400") and took < 2, f"Content-Length -5: '{line}' after {took:.1f} s")
+        line, took = raw(head + b"Content-Length: 100\r\n\r\n{\"model\":")
+        check(line.startswith("HTTP/1.1 408") and 5 < took < 10, f"10 of 100 bytes, then silence: '{line}' after {took:.1f} s")
+        line, took = raw(head + b"Content-Length: 100\r\n\r\n{\"model\":", half_close=True)
+        check(line.startswith("HTTP/1.1 4") and took < 7, f"10 of 100 bytes, then a half-close: '{line}' after {took:.1f} s")
+        line, took = raw(head + b"\r\n{\"model\": \"wsd\"}", half_close=True)
+        check(line.startswith("HTTP/1.1 4"), f"a body without Content-Length, then a half-close: '{line}'")
     finally:
         rc = server.stop()
     check(rc == 0, "limits: SIGTERM, exit 0")

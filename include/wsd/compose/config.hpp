@@ -42,6 +42,8 @@ struct Config : Limits {
 };
 
 namespace detail {
+inline constexpr double kTwoTo64 = 18446744073709551616.0;  // the first double a uint64 cannot hold
+
 // A rule parameter as a configuration field (its value in switch_args; a count that is whole is
 // read back as one).
 inline Field<Config> rule_field(const RuleParameter& p) {
@@ -51,10 +53,10 @@ inline Field<Config> rule_field(const RuleParameter& p) {
   const double fallback = p.default_value;
   const bool whole = p.integer;
   return {.name = name, .flag = flag, .help = std::string(p.help), .kind = whole ? FieldKind::count : FieldKind::real,
-          .range = {.min = p.min, .max = p.max, .min_open = p.min_open, .max_open = p.max_open}, .per_request = true,
+          .range = p.range, .per_request = true,
           .get = [name, fallback, whole](const Config& c) -> FieldValue {
             const double v = c.switch_args.contains(name) ? c.switch_args[name] : fallback;
-            if (whole && v >= 0 && v == std::floor(v) && v < 1.8e19) return static_cast<std::uint64_t>(v);
+            if (whole && v >= 0 && v == std::floor(v) && v < kTwoTo64) return static_cast<std::uint64_t>(v);
             return v;
           },
           .set = [name](Config& c, const FieldValue& v) { c.switch_args.set(name, detail::as_number(v)); }};

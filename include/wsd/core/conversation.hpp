@@ -3,7 +3,7 @@
 #include <string>
 
 #include "wsd/core/errors.hpp"
-#include "wsd/text/strings.hpp"
+#include "wsd/core/strings.hpp"
 #include "wsd/core/types.hpp"
 
 namespace wsd {

@@ -77,10 +77,10 @@ class WeakToStrongDecoder {
   // A weak-only run records only what it used: the budget, the chunk and the drafter.
   Settings settings(Mode mode) const {
     Settings out;
-    if (mode != Mode::weak_only) out.push_back({"draft_max_tokens", std::uint64_t{limits_.draft_max_tokens}});
-    out.push_back({"max_tokens", std::uint64_t{limits_.max_tokens}});
-    out.push_back({"chunk", std::uint64_t{limits_.chunk}});
-    out.push_back({"mode", to_string(mode)});
+    Limits ran = limits_;
+    ran.mode = mode;
+    describe_fields(limits_fields(), ran, out);
+    if (mode == Mode::weak_only) std::erase_if(out, [](const Setting& s) { return s.name == "draft_max_tokens"; });
     if (mode != Mode::weak_only) describe_part(rule_, out);
     describe_part(weak_, out);
     if (mode != Mode::weak_only) describe_part(strong_, out);

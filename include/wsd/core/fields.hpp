@@ -16,33 +16,15 @@
 #include <vector>
 
 #include "wsd/core/errors.hpp"
+#include "wsd/core/number_range.hpp"
 #include "wsd/core/settings.hpp"
-#include "wsd/text/strings.hpp"
+#include "wsd/core/strings.hpp"
 
 namespace wsd {
 
 // count: a non-negative integer; integer: a whole number of either sign; real: a number;
 // boolean; choice: one of a list of names; texts: a list of non-empty strings; reals: a list of numbers.
 enum class FieldKind { count, integer, real, boolean, choice, texts, reals };
-
-// The valid numbers: [min, max], each end excluded when *_open.
-struct NumberRange {
-  double min = -std::numeric_limits<double>::infinity();
-  double max = std::numeric_limits<double>::infinity();
-  bool min_open = false;
-  bool max_open = false;
-
-  bool accepts(double v) const {
-    if (std::isnan(v)) return false;
-    return (min_open ? v > min : v >= min) && (max_open ? v < max : v <= max);
-  }
-  // What a value must be, for an error message: "is not in (0, 1]" or "must be at least 1".
-  std::string describe() const {
-    if (std::isinf(max)) return (min_open ? "must be more than " : "must be at least ") + format_number(min);
-    return std::string("is not in ") + (min_open ? "(" : "[") + format_number(min) + ", " + format_number(max) +
-           (max_open ? ")" : "]");
-  }
-};
 
 // The value of a field, as the trace records settings (bool, int64, uint64, double, string, strings, reals).
 using FieldValue = Setting::Value;
@@ -58,6 +40,7 @@ struct Field {
   std::vector<std::string> choices{};  // a choice's names
   std::string item = "string";       // what an element of a list of strings is, for errors
   bool per_request = false;          // a request to wsd-server may set it (its "wsd" object)
+  bool traced_at_default = true;     // false: the trace records it only when it is set otherwise
   std::function<FieldValue(const Owner&)> get{};
   std::function<void(Owner&, const FieldValue&)> set{};
 };
@@ -133,6 +116,16 @@ void check(const Field<Owner>& f, const FieldValue& v, std::string_view where) {
 template <class Owner>
 void check_fields(std::span<const Field<Owner>> fields, const Owner& o, std::string_view where) {
   for (const auto& f : fields) check(f, f.get(o), where);
+}
+
+// What the trace records of `o`: each field's name and value (core/settings.hpp), in their order.
+template <class Owner>
+void describe_fields(std::span<const Field<Owner>> fields, const Owner& o, Settings& out) {
+  for (const auto& f : fields) {
+    FieldValue v = f.get(o);
+    if (!f.traced_at_default && v == f.get(Owner{})) continue;
+    out.push_back({f.name, std::move(v)});
+  }
 }
 
 // The field of that name, or nullptr.
@@ -212,6 +205,7 @@ std::vector<Field<Whole>> nest_fields(std::span<const Field<Part>> fields, Acces
     g.choices = f.choices;
     g.item = f.item;
     g.per_request = f.per_request;
+    g.traced_at_default = f.traced_at_default;
     g.get = [part, get = f.get](const Whole& w) { return get(part(w)); };
     g.set = [part, set = f.set](Whole& w, const FieldValue& v) { set(part(w), v); };
     out.push_back(std::move(g));

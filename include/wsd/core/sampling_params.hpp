@@ -21,14 +21,8 @@ struct SamplingParams {
   double repetition_penalty = 1.0;  // > 1 lowers the logits of tokens already written (1: off, as the reference)
   bool greedy() const { return temperature <= 0.0; }
   bool operator==(const SamplingParams&) const = default;
-  // For the trace: the four the reference has, and the penalty when one is set.
-  void describe(Settings& out) const {
-    out.push_back({"temperature", temperature});
-    out.push_back({"top_p", top_p});
-    out.push_back({"top_k", std::int64_t{top_k}});
-    out.push_back({"seed", std::uint64_t{seed}});
-    if (repetition_penalty != 1.0) out.push_back({"repetition_penalty", repetition_penalty});
-  }
+  // For the trace, from sampling_fields(): the four the reference has, and the penalty when one is set.
+  void describe(Settings& out) const;
 };
 
 // The sampling parameters described once (core/fields.hpp); a configuration nests them as
@@ -49,10 +43,13 @@ inline std::span<const Field<SamplingParams>> sampling_fields() {
       member_field(&SamplingParams::repetition_penalty,
                    {.name = "repetition_penalty", .flag = "repetition-penalty",
                     .help = "lowers the logits of tokens already written (1: off, as the reference; base models loop)",
-                    .kind = K::real, .range = {.min = 0, .max = inf, .min_open = true, .max_open = true}}),
+                    .kind = K::real, .range = {.min = 0, .max = inf, .min_open = true, .max_open = true},
+                    .traced_at_default = false}),
   };
   return list;
 }
+
+inline void SamplingParams::describe(Settings& out) const { describe_fields(sampling_fields(), *this, out); }
 
 // Throws ConfigError naming `where` (e.g. "draft") and the field when a value is out of range.
 inline void validate(const SamplingParams& s, const std::string& where) { check_fields(sampling_fields(), s, where); }

@@ -12,7 +12,7 @@
 #include <utility>
 
 #include "wsd/core/timing.hpp"
-#include "wsd/text/stop_strings.hpp"
+#include "wsd/core/stop_strings.hpp"
 
 namespace wsd {
 

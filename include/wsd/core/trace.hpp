@@ -18,7 +18,7 @@
 #include "wsd/core/stream.hpp"
 #include "wsd/core/task.hpp"
 #include "wsd/core/timing.hpp"
-#include "wsd/text/stop_strings.hpp"
+#include "wsd/core/stop_strings.hpp"
 
 namespace wsd {
 

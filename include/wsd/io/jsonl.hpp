@@ -15,7 +15,7 @@
 #include "wsd/core/errors.hpp"
 #include "wsd/core/result.hpp"
 #include "wsd/json/result.hpp"
-#include "wsd/text/strings.hpp"
+#include "wsd/core/strings.hpp"
 
 namespace wsd {
 

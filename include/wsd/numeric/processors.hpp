@@ -21,7 +21,7 @@
 #include "wsd/core/settings.hpp"
 #include "wsd/numeric/views.hpp"
 #include "wsd/sampling/sampler.hpp"
-#include "wsd/text/strings.hpp"
+#include "wsd/core/strings.hpp"
 
 namespace wsd {
 

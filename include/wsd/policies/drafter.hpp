@@ -13,7 +13,7 @@
 #include "wsd/sampling/sampler.hpp"
 #include "wsd/text/bridge.hpp"
 #include "wsd/text/prompt_templates.hpp"
-#include "wsd/text/stop_strings.hpp"
+#include "wsd/core/stop_strings.hpp"
 
 namespace wsd {
 

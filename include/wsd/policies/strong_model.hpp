@@ -20,7 +20,7 @@
 #include "wsd/core/task.hpp"
 #include "wsd/text/bridge.hpp"
 #include "wsd/text/prompt_templates.hpp"
-#include "wsd/text/stop_strings.hpp"
+#include "wsd/core/stop_strings.hpp"
 
 namespace wsd {
 

@@ -14,14 +14,15 @@ namespace wsd {
 class FixedLengthSwitch {
  public:
   static constexpr std::string_view name = "fixed";
-  static constexpr RuleParameter kLength{"fixed_length", "drafted tokens kept by the fixed rule", true, 16.0, 0.0};
+  static constexpr RuleParameter kLength{.name = "fixed_length", .help = "drafted tokens kept by the fixed rule", .integer = true,
+                                             .default_value = 16.0, .range = {.min = 0.0}};
   static constexpr std::array parameters{kLength};
 
   explicit FixedLengthSwitch(std::size_t length = 16) : length_(length) {}
   static FixedLengthSwitch from_arguments(const RuleArguments& a) { return FixedLengthSwitch(a.count(kLength, name)); }
   void describe(Settings& out) const {
     out.push_back({"switch_rule", std::string(name)});
-    out.push_back({"fixed_length", std::uint64_t{length_}});
+    describe_parameters(parameters, std::array{static_cast<double>(length_)}, out);
   }
 
   void reset() { seen_ = 0; }

@@ -4,6 +4,7 @@
 // checked against them, so a new rule needs no edits anywhere else.
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <limits>
 #include <map>
@@ -12,7 +13,9 @@
 #include <string_view>
 
 #include "wsd/core/errors.hpp"
-#include "wsd/text/strings.hpp"
+#include "wsd/core/number_range.hpp"
+#include "wsd/core/settings.hpp"
+#include "wsd/core/strings.hpp"
 
 namespace wsd {
 
@@ -21,22 +24,9 @@ struct RuleParameter {
   std::string_view help;
   bool integer = false;  // a count (a non-negative integer) rather than a real number
   double default_value = 0.0;
-  double min = 0.0;  // the valid range: [min, max], each end excluded when *_open
-  double max = std::numeric_limits<double>::infinity();
-  bool min_open = false;
-  bool max_open = false;
+  NumberRange range{.min = 0.0};
 
-  bool accepts(double v) const {
-    if (std::isnan(v)) return false;
-    if (integer && v != std::floor(v)) return false;
-    return (min_open ? v > min : v >= min) && (max_open ? v < max : v <= max);
-  }
-  // What a value must be, for an error message: "is not in (0, 1]" or "must be at least 1".
-  std::string range() const {
-    if (std::isinf(max)) return "must be at least " + format_number(min);
-    return std::string("is not in ") + (min_open ? "(" : "[") + format_number(min) + ", " + format_number(max) +
-           (max_open ? ")" : "]");
-  }
+  bool accepts(double v) const { return range.accepts(v) && (!integer || v == std::floor(v)); }
   bool operator==(const RuleParameter&) const = default;
 };
 
@@ -69,13 +59,24 @@ class RuleArguments {
   static void check(const RuleParameter& p, double v, std::string_view where) {
     if (!p.accepts(v))
       throw ConfigError(std::string(where) + ": " + std::string(p.name) + " = " + format_number(v) + " " +
-                        (p.integer && v == v && v != std::floor(v) ? std::string("is not a whole number") : p.range()));
+                        (p.integer && std::isfinite(v) && v != std::floor(v) ? std::string("is not a whole number") : p.range.describe()));
   }
   bool operator==(const RuleArguments&) const = default;
 
  private:
   std::map<std::string, double, std::less<>> values_;
 };
+
+// What the trace records of a rule built with `values` (one per parameter, in their order): each
+// parameter's name and value, a count as a whole number.
+inline void describe_parameters(std::span<const RuleParameter> params, std::span<const double> values, Settings& out) {
+  for (std::size_t i = 0; i < params.size() && i < values.size(); ++i) {
+    if (params[i].integer)
+      out.push_back({std::string(params[i].name), static_cast<std::uint64_t>(values[i])});
+    else
+      out.push_back({std::string(params[i].name), values[i]});
+  }
+}
 
 // The parameter of that name in a list, or nullptr.
 inline const RuleParameter* find_parameter(std::span<const RuleParameter> list, std::string_view name) {

@@ -21,8 +21,10 @@ inline void check_probability(double p, std::string_view rule) {
 }
 
 // The threshold and window the window rules share (the reference's defaults: tau 0.8, w 6).
-inline constexpr RuleParameter kThreshold{"threshold", "tau: the switch threshold", false, 0.8, 0.0, 1.0, true, false};
-inline constexpr RuleParameter kWindow{"window", "w: drafted tokens per window", true, 6.0, 1.0};
+inline constexpr RuleParameter kThreshold{.name = "threshold", .help = "tau: the switch threshold", .default_value = 0.8,
+                                        .range = {.min = 0.0, .max = 1.0, .min_open = true}};
+inline constexpr RuleParameter kWindow{.name = "window", .help = "w: drafted tokens per window", .integer = true, .default_value = 6.0,
+                                     .range = {.min = 1.0}};
 
 // What the window rules (Rule: its name) share: tau and w, checked, built from arguments, described.
 template <class Rule>
@@ -34,8 +36,7 @@ class WindowParameters {
   }
   void describe(Settings& out) const {
     out.push_back({"switch_rule", std::string(Rule::name)});
-    out.push_back({"threshold", threshold_});
-    out.push_back({"window", std::uint64_t{window_}});
+    describe_parameters(parameters, std::array{threshold_, static_cast<double>(window_)}, out);
   }
 
  protected:

@@ -13,7 +13,7 @@
 #include "wsd/core/sampling_params.hpp"
 #include "wsd/core/logits.hpp"
 #include "wsd/core/settings.hpp"
-#include "wsd/text/strings.hpp"
+#include "wsd/core/strings.hpp"
 
 namespace wsd {
 

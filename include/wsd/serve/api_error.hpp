@@ -8,15 +8,16 @@
 namespace wsd::serve {
 
 // An error as OpenAI's API returns it: {"error": {"message", "type", "param", "code"}} and a status.
+// The message is kept whole (what() would end it at a NUL a client sent).
 struct ApiError : std::runtime_error {
   int status;
-  std::string type, param, code;
+  std::string message, type, param, code;
   ApiError(int status, std::string message, std::string param = {}, std::string type = "invalid_request_error",
            std::string code = {})
-      : std::runtime_error(std::move(message)), status(status), type(std::move(type)), param(std::move(param)),
-        code(std::move(code)) {}
+      : std::runtime_error(message), status(status), message(std::move(message)), type(std::move(type)),
+        param(std::move(param)), code(std::move(code)) {}
   nlohmann::json body() const {
-    nlohmann::json e = {{"message", what()}, {"type", type}, {"param", nullptr}, {"code", nullptr}};
+    nlohmann::json e = {{"message", message}, {"type", type}, {"param", nullptr}, {"code", nullptr}};
     if (!param.empty()) e["param"] = param;
     if (!code.empty()) e["code"] = code;
     return {{"error", e}};

@@ -141,10 +141,10 @@ function answer(container, kind, body) {
     text(t, switched) { part(switched ? 'strong' : 'draft').textContent += t; },
     switched() { part('switch').textContent = '|'; },
     trace(t) {
-      box.dataset.switchIndex = t.switch_index;
-      part('info').textContent = `switch index ${t.switch_index} (${t.switch_reason}); drafted ${t.tokens.weak} tokens, ` +
-        `base model wrote ${t.tokens.strong_written}; ${t.seconds.total.toFixed(2)} s`;
-      if (t.p && t.p.length) plot(part('plot'), t.p, t.threshold, t.switch_index);
+      box.dataset.switchIndex = t.switch.index;
+      part('info').textContent = `switch index ${t.switch.index} (${t.switch.reason}); drafted ${t.tokens.weak} tokens, ` +
+        `base model wrote ${t.tokens.strong_generated}; ${t.timing.total_s.toFixed(2)} s`;
+      if (t.draft.probs.length) plot(part('plot'), t.draft.probs, t.config.threshold, t.switch.index);
       else part('plot').remove();
     },
     error(message) { part('info').textContent = message; part('info').classList.add('error'); },
@@ -189,7 +189,7 @@ async function stream(body, on) {
       if (ev.wsd && ev.wsd.event === 'switch') { switched = true; on.switched(); }
       const c = ev.choices && ev.choices[0];
       if (c && c.delta && c.delta.content) on.text(c.delta.content, switched);
-      if (ev.wsd && ev.wsd.switch_index !== undefined) on.trace(ev.wsd);
+      if (ev.wsd && ev.wsd.switch !== undefined) on.trace(ev.wsd);
     }
   }
   return ok;

@@ -1,7 +1,8 @@
 #pragma once
 // OpenAI's chat completion objects for WSD answers, each built in one place: the response, a
 // stream's chunks (text, the switch marker, the last chunk with its finish reason and trace), the
-// usage, an answer's error, and a server-sent event; the WSD trace goes under "wsd".
+// usage, an answer's error, and a server-sent event; the WSD trace goes under "wsd": the record
+// wsd-generate writes (json/result.hpp's to_json), one set of names.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -16,32 +17,13 @@
 
 #include "wsd/core/errors.hpp"
 #include "wsd/core/result.hpp"
+#include "wsd/json/result.hpp"
 #include "wsd/serve/api_error.hpp"
 
 namespace wsd::serve {
 
 // The finish reason OpenAI names: "length" when the answer ran into max_tokens, else "stop".
 inline std::string finish_reason(const Result& r) { return ended_by_max_tokens(r) ? "length" : "stop"; }
-
-// The threshold the answer's rule judged by, if it has one.
-inline nlohmann::json threshold_of(const Result& r) {
-  for (const auto& s : r.config)
-    if (s.name == "threshold")
-      if (const double* v = std::get_if<double>(&s.value)) return *v;
-  return nullptr;
-}
-
-// The WSD trace of one answer, as the response's "wsd" object.
-inline nlohmann::json trace_json(const Result& r) {
-  return {{"switch_index", r.accept_index},
-          {"switch_reason", to_string(r.reason)},
-          {"drafted_text", r.accepted_text},
-          {"continuation_text", r.continuation_text},
-          {"p", r.probs},
-          {"threshold", threshold_of(r)},
-          {"tokens", {{"weak", r.weak_tokens}, {"strong_read", r.strong_processed}, {"strong_written", r.strong_generated}}},
-          {"seconds", {{"weak", r.timing.weak_s}, {"strong", r.timing.strong_s}, {"total", r.timing.total_s}}}};
-}
 
 // The text of an answer without its answer prefix (the client sent that part).
 inline std::string answer_text(const Result& r) {
@@ -79,7 +61,7 @@ struct Completion {
   // Choice i's last chunk: its finish reason and its trace.
   nlohmann::json final_chunk(std::size_t i, const Result& r) const {
     nlohmann::json c = chunk(i, nlohmann::json::object(), finish_reason(r));
-    c["wsd"] = trace_json(r);
+    c["wsd"] = to_json(r);
     return c;
   }
   // The chunk with the usage after every choice's last (stream_options.include_usage).
@@ -98,7 +80,7 @@ struct Completion {
                          {"message", {{"role", "assistant"}, {"content", answer_text(r)}}},
                          {"logprobs", nullptr},
                          {"finish_reason", finish_reason(r)}});
-      traces.push_back(trace_json(r));
+      traces.push_back(to_json(r));
     }
     nlohmann::json out = head("chat.completion");
     out["choices"] = std::move(choices);

@@ -11,7 +11,7 @@
 #include "wsd/core/concepts.hpp"
 #include "wsd/core/errors.hpp"
 #include "wsd/core/task.hpp"
-#include "wsd/text/strings.hpp"
+#include "wsd/core/strings.hpp"
 
 namespace wsd {
 

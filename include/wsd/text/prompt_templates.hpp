@@ -6,7 +6,7 @@
 
 #include "wsd/core/concepts.hpp"
 #include "wsd/core/conversation.hpp"
-#include "wsd/text/strings.hpp"
+#include "wsd/core/strings.hpp"
 
 namespace wsd {
 

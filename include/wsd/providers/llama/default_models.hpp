@@ -1,5 +1,6 @@
 #pragma once
-// Where `make models` puts the default pair: ${WSD_HOME:-$HOME/.cache/wsd}/models.
+// Where `make models` puts the default pair: ${WSD_HOME:-$HOME/.cache/wsd}/models (as
+// cmake/wsd-home.sh names them; tests/test_defaults.cpp checks that the two agree).
 #include <cstdlib>
 #include <string>
 #include <vector>

@@ -11,7 +11,7 @@
 #include "wsd/core/errors.hpp"
 #include "wsd/providers/llama/invariance.hpp"
 #include "wsd/providers/llama/options.hpp"
-#include "wsd/text/strings.hpp"
+#include "wsd/core/strings.hpp"
 
 namespace wsd {
 

@@ -24,7 +24,7 @@
 #include "wsd/providers/llama/devices.hpp"
 #include "wsd/providers/llama/invariance.hpp"
 #include "wsd/providers/llama/options.hpp"
-#include "wsd/text/strings.hpp"
+#include "wsd/core/strings.hpp"
 
 namespace wsd {
 

@@ -1,0 +1,21 @@
+# CMake's view of cmake/wsd-home.sh (read, not repeated): WSD_HOME (the environment's, else the
+# default written there: $HOME/${WSD_HOME_UNDER_HOME}), WSD_HOME_MODELS, WSD_WEAK_MODEL and
+# WSD_STRONG_MODEL (file names).
+file(STRINGS ${CMAKE_CURRENT_LIST_DIR}/wsd-home.sh wsd_home_lines REGEX "^WSD_[A-Z_]+=")
+foreach(line IN LISTS wsd_home_lines)
+  if(line MATCHES "^WSD_HOME=\\$\\{WSD_HOME:-\\$HOME/([^}]+)\\}$")
+    set(WSD_HOME_UNDER_HOME "${CMAKE_MATCH_1}")
+    set(wsd_home_default "$ENV{HOME}/${CMAKE_MATCH_1}")
+  elseif(line MATCHES "^(WSD_[A-Z_]+_MODEL)=([^ ]+)$")
+    set(${CMAKE_MATCH_1} "${CMAKE_MATCH_2}")
+  endif()
+endforeach()
+if(NOT wsd_home_default OR NOT WSD_WEAK_MODEL OR NOT WSD_STRONG_MODEL)
+  message(FATAL_ERROR "cmake/wsd-home.sh: WSD_HOME's default or a model name could not be read")
+endif()
+if(NOT "$ENV{WSD_HOME}" STREQUAL "")
+  set(WSD_HOME "$ENV{WSD_HOME}")
+else()
+  set(WSD_HOME "${wsd_home_default}")
+endif()
+set(WSD_HOME_MODELS "${WSD_HOME}/models")
