@@ -482,7 +482,7 @@ int main(int argc, char** argv) {
     json report, costs, overhead;
     auto weak_model = std::make_shared<const wsd::LlamaModel>(weak_path, placement.weak(opts));
     auto strong_model = std::make_shared<const wsd::LlamaModel>(strong_path, placement.strong(opts));
-    cfg.shared_vocabulary = cfg.shared_vocabulary || wsd::same_vocabulary(*weak_model, *strong_model);  // ids pass straight through
+    cfg.shared_vocabulary = models.shared_vocabulary(cfg.shared_vocabulary, wsd::same_vocabulary(*weak_model, *strong_model));
     {
       wsd::LlamaSequence weak(weak_model), strong(strong_model);
       std::fprintf(stderr, "raw llama.cpp loop vs provider...\n");

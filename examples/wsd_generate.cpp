@@ -110,7 +110,7 @@ void write_judge_file(wsd::OutputFormat format, const std::string& output, const
 
 int main(int argc, char** argv) {
   CLI::App app{"wsd-generate: a small aligned model drafts the beginning, a base model takes over"};
-  std::string prompt, input, output, shared = "auto", input_format = "auto", output_format = "trace", generator;
+  std::string prompt, input, output, input_format = "auto", output_format = "trace", generator;
   wsd::BenchmarkReadOptions read_options;
   int threads = 0, context = 4096;
   std::size_t parallel = 0, samples = 1;
@@ -141,8 +141,6 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 256));
   wsd::tools::ConfigFlags config_flags(app, wsd::Config{});
   wsd::tools::ServerFlags server_flags(app);
-  app.add_option("--shared-vocab", shared, "weak ids are strong ids: auto | yes | no")
-      ->check(CLI::IsMember({"auto", "yes", "no"}));
   app.add_option("--threads", threads, "llama.cpp threads (0: all cores)");
   app.add_option("--context", context, "KV cache size of each conversation in each model, in tokens")->capture_default_str();
   wsd::tools::PlacementFlags placement(app);
@@ -187,7 +185,7 @@ int main(int argc, char** argv) {
     opts.threads = threads;
     opts.context = context;
     wsd::tools::OpenedPair opened = wsd::tools::open_pair(models, placement, server_flags, opts, parallel);
-    cfg.shared_vocabulary = shared == "yes" || (shared == "auto" && opened.same_vocabulary);
+    cfg.shared_vocabulary = models.shared_vocabulary(cfg.shared_vocabulary, opened.same_vocabulary);
 
     std::unique_ptr<wsd::ResultWriter> writer;
     if (!output.empty()) writer = std::make_unique<wsd::ResultWriter>(log, resume);

@@ -346,7 +346,7 @@ int main(int argc, char** argv) {
       throw;
     }
     metrics.devices(opened.weak_device, opened.strong_device, opened.weak_engine, opened.strong_engine);
-    base.shared_vocabulary = opened.same_vocabulary;
+    base.shared_vocabulary = pair_flags.shared_vocabulary(base.shared_vocabulary, opened.same_vocabulary);
     std::visit([&](auto& pairs) { pair = std::make_unique<wsd::serve::PairLoop<std::decay_t<decltype(*pairs)>>>(std::move(pairs)); },
                opened.pairs);
     ready = true;

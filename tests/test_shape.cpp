@@ -68,6 +68,12 @@ TEMPLATE_LIST_TEST_CASE(
   const auto judged = static_cast<std::ptrdiff_t>(online.probs.size());  // the reference scores all of the draft
   REQUIRE(offline.probs.size() >= online.probs.size());
   CHECK(online.probs == std::vector<double>(offline.probs.begin(), offline.probs.begin() + judged));
+  // The rule's statistic is indexed as the p_k are: window-min's too, 0 before its window of 2 is full.
+  constexpr bool windowed = std::is_same_v<Rule, wsd::WindowMeanSwitch> || std::is_same_v<Rule, wsd::WindowMinSwitch>;
+  for (const wsd::Result* r : {&online, &offline}) {
+    CHECK(r->window_means.size() == (windowed ? r->probs.size() : 0));
+    if (windowed && !r->window_means.empty()) CHECK(r->window_means[0] == 0.0);
+  }
 
   // The run-time path over the same parts gives the same record.
   auto weak2 = weak_model(), strong2 = strong_model();

@@ -20,6 +20,20 @@ class PairFlags {
     }
     app.add_option("--pair", pair_, "a named pair of models: " + names + " (--weak / --strong replace its models)")
         ->check(CLI::IsMember(known));
+    app.add_option("--shared-vocab", shared_,
+                   "weak ids are strong ids: auto (where the two local models' vocabularies are the same, or "
+                   "the configuration's shared_vocabulary says so) | yes | no")
+        ->check(CLI::IsMember({"auto", "yes", "no"}))
+        ->capture_default_str();
+  }
+
+  // The one rule every tool decides Config::shared_vocabulary by: --shared-vocab yes or no as given;
+  // auto: where the configuration says so or the models' vocabularies are the same (`same`: never
+  // assumed for a model on a server).
+  bool shared_vocabulary(bool configured, bool same) const {
+    if (shared_ == "yes") return true;
+    if (shared_ == "no") return false;
+    return configured || same;
   }
 
   // After parsing: the pair's models where --weak / --strong were not given.
@@ -33,7 +47,7 @@ class PairFlags {
   const std::string& strong() const { return strong_; }
 
  private:
-  std::string weak_ = default_weak_model(), strong_ = default_strong_model(), pair_;
+  std::string weak_ = default_weak_model(), strong_ = default_strong_model(), pair_, shared_ = "auto";
   CLI::Option* weak_opt_ = nullptr;
   CLI::Option* strong_opt_ = nullptr;
 };

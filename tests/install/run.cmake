@@ -1,30 +1,15 @@
 # Installs wsd into a temporary prefix, builds the consumer project against it and runs it: once
 # asking for the core alone with xtensor and nlohmann_json made unfindable (the core needs neither),
 # once asking for everything.
+include(${CMAKE_CURRENT_LIST_DIR}/../consumer.cmake)
 set(prefix ${WORK}/prefix)
 file(REMOVE_RECURSE ${WORK})
 execute_process(COMMAND ${CMAKE_COMMAND} --install ${BUILD} --prefix ${prefix} RESULT_VARIABLE rc)
 if(rc)
   message(FATAL_ERROR "install failed")
 endif()
-foreach(kind core-only all)
-  set(dir ${WORK}/consumer-${kind})
-  set(args -DWSD_EXPECT_LLAMA=${EXPECT_LLAMA})
-  if(kind STREQUAL "core-only")
-    list(APPEND args -DWSD_CORE_ONLY=ON -DCMAKE_DISABLE_FIND_PACKAGE_xtensor=ON -DCMAKE_DISABLE_FIND_PACKAGE_nlohmann_json=ON)
-  endif()
-  execute_process(COMMAND ${CMAKE_COMMAND} -S ${SOURCE}/tests/install -B ${dir} "-DCMAKE_PREFIX_PATH=${prefix};${LLAMA_PREFIX}" ${args}
-                  RESULT_VARIABLE rc)
-  if(rc)
-    message(FATAL_ERROR "configuring the consumer (${kind}) against the installed wsd failed")
-  endif()
-  execute_process(COMMAND ${CMAKE_COMMAND} --build ${dir} RESULT_VARIABLE rc)
-  if(rc)
-    message(FATAL_ERROR "building the consumer (${kind}) failed")
-  endif()
-  execute_process(COMMAND ${dir}/consumer RESULT_VARIABLE rc OUTPUT_VARIABLE out)
-  message("${kind}: ${out}")
-  if(rc OR NOT out MATCHES "answer: ")
-    message(FATAL_ERROR "the consumer (${kind}) did not run")
-  endif()
-endforeach()
+wsd_consumer("the consumer of the core alone" ${SOURCE}/tests/install ${WORK}/consumer-core-only
+             "${prefix}" -DWSD_CORE_ONLY=ON
+             -DCMAKE_DISABLE_FIND_PACKAGE_xtensor=ON -DCMAKE_DISABLE_FIND_PACKAGE_nlohmann_json=ON)
+wsd_consumer("the consumer of every component" ${SOURCE}/tests/install ${WORK}/consumer-all
+             "${prefix};${LLAMA_PREFIX}" -DWSD_EXPECT_LLAMA=${EXPECT_LLAMA})

@@ -1,8 +1,10 @@
 """wsd-server against real clients: the official openai package and curl, on a free 127.0.0.1 port.
 
-Usage: python test_wsd_server.py WSD_SERVER WSD_GENERATE WORK_DIR STRONG_GGUF
-(STRONG_GGUF: the base model, served by llama-cpp-python's server for the --strong-url checks)
-Each check prints one line; the first failure ends the run with a non-zero exit.
+Run with pytest (ctest does: tests/cli/CMakeLists.txt), the programs and files named by the
+environment: WSD_SERVER, WSD_GENERATE, WSD_TEST_WORK (a folder for logs) and WSD_STRONG_GGUF (the base
+model, served by llama-cpp-python's server for the --strong-url checks). Each test starts its own
+servers; each check prints one line, and a failed check fails its test without ending it, so that
+every failure is reported, not only the first.
 """
 import json
 import os
@@ -15,8 +17,9 @@ import urllib.parse
 import urllib.request
 
 import openai
+import pytest
 
-SERVER, GENERATE, WORK, STRONG_GGUF = sys.argv[1:5]
+SERVER, GENERATE, WORK, STRONG_GGUF = (os.environ[v] for v in ("WSD_SERVER", "WSD_GENERATE", "WSD_TEST_WORK", "WSD_STRONG_GGUF"))
 os.makedirs(WORK, exist_ok=True)
 FLAGS = ["--max-tokens", "24", "--draft-max-tokens", "16", "--context", "1024"]
 KEY = "test-key-8f2a"
@@ -29,15 +32,25 @@ def free_port():
 
 
 START = time.monotonic()
+FAILED = []  # the running test's failed checks
 
 
 def check(cond, what):
-    """One line per check, with the seconds since the start (where the test's time goes)."""
+    """One line per check, with the seconds since the start (where the test's time goes); a failed
+    check is recorded and the test goes on (every_check_passes fails it at its end)."""
     at = f"[{time.monotonic() - START:6.1f} s]"
     if not cond:
         print(at, "FAIL:", what, flush=True)
-        raise SystemExit(1)
+        FAILED.append(what)
+        return
     print(at, "ok:", what, flush=True)
+
+
+@pytest.fixture(autouse=True)
+def every_check_passes():
+    FAILED.clear()
+    yield
+    assert not FAILED, f"{len(FAILED)} failed check(s):\n" + "\n".join(FAILED)
 
 
 class Server:
@@ -53,7 +66,7 @@ class Server:
         deadline = time.time() + 120
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise SystemExit(f"wsd-server exited with {self.proc.returncode}; see {self.log.name}")
+                raise RuntimeError(f"wsd-server exited with {self.proc.returncode}; see {self.log.name}")
             try:
                 with urllib.request.urlopen(self.url + "/health", timeout=2) as r:
                     if r.status == 200:
@@ -61,7 +74,7 @@ class Server:
             except Exception:
                 pass
             time.sleep(0.2)
-        raise SystemExit("wsd-server did not become ready")
+        raise RuntimeError("wsd-server did not become ready")
 
     def stop(self):
         if self.proc.poll() is None:
@@ -106,7 +119,9 @@ def generate_record(messages, extra=(), flags=FLAGS):
         return json.loads(f.readline())
 
 
-def main():
+def test_api():
+    """The API with the openai client and curl: answers equal wsd-generate's, limits, every error
+    case, a client killed mid-stream, /metrics, SIGTERM."""
     server = Server("main")
     client = openai.OpenAI(base_url=server.url + "/v1", api_key=KEY, max_retries=0)
     good = {"model": "wsd", "messages": [{"role": "user", "content": "Name two colours."}], "max_tokens": 4}
@@ -278,7 +293,10 @@ def main():
         rc = server.stop()
     check(rc == 0, "SIGTERM: the server exits 0")
 
-    # Queue full: one slot, no queue; a second request while one runs is refused with 429.
+
+def test_queue_full_and_sigterm():
+    """Queue full: one slot, no queue; a second request while one runs is refused with 429."""
+    good = {"model": "wsd", "messages": [{"role": "user", "content": "Name two colours."}], "max_tokens": 4}
     small = Server("queue", ["--parallel", "1", "--queue", "0"], key=False)
     try:
         body = dict(good, max_tokens=200, stream=True, wsd={"draft_max_tokens": 4},
@@ -297,15 +315,9 @@ def main():
     finally:
         rc = small.stop()
     check(rc == 0, "SIGTERM with an answer in flight: exit 0")
-    limits_test()
-    penalty_test()
-    load_test()
-    page_test()
-    remote_test()
-    print("all checks passed")
 
 
-def page_test():
+def test_page():
     """The chat page in a real browser: headless Chromium loads it, the page sends a prompt, and the
     DOM is read (through the DevTools protocol) once the answer has streamed: both parts present,
     the switch marker where the trace says. The server wants a key: the page's first try is refused
@@ -444,7 +456,7 @@ def page_test():
     check(rc == 0, "page: SIGTERM, exit 0")
 
 
-def penalty_test():
+def test_penalty():
     """A decoding flag wsd-generate serves through its own samplers (the continuation's repetition
     penalty, a logits processor) is honoured the same way by wsd-server."""
     extra = ["--continuation-repetition-penalty", "1.3"]
@@ -460,7 +472,7 @@ def penalty_test():
     check(rc == 0, "penalty: SIGTERM, exit 0")
 
 
-def remote_test():
+def test_remote():
     """--strong-url: the drafter in wsd-server, the base model on llama-cpp-python's server (a real
     one on a free port, wanting a key of its own). An answer and a stream equal wsd-generate's
     record through the same server; a server that refuses the key stops wsd-server at once."""
@@ -534,7 +546,7 @@ def metric(text, name):
     return int(next((l.split()[1] for l in text.split("\n") if l.startswith(name + " ")), "0"))
 
 
-def limits_test():
+def test_limits():
     """Bounded resources: a 100 MB body sent without asking first is refused with 413 before it is
     read (the server's memory does not grow); a non-streaming request whose client went away is
     cancelled, every one of its n=8 conversations, and counted as 499; a client that sends a header a
@@ -625,17 +637,19 @@ def limits_test():
             c.sendall(data)
             if half_close:
                 c.shutdown(socket.SHUT_WR)
-            got = b""
+            got, took = b"", None  # took: until the status line came (the connection may stay open)
             try:
                 while True:
                     part = c.recv(65536)
                     if not part:
                         break
                     got += part
+                    if took is None and b"\r\n" in got:
+                        took = time.monotonic() - start
             except OSError:
                 pass
             c.close()
-            return got.split(b"\r\n", 1)[0].decode(errors="replace"), time.monotonic() - start
+            return got.split(b"\r\n", 1)[0].decode(errors="replace"), took if took is not None else time.monotonic() - start
         head = b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         line, took = raw(head + b"Content-Length: 1000000000000\r\n\r\n")
         check(line.startswith("HTTP/1.1 413") and took < 2, f"Content-Length 10^12 and no body: '{line}' after {took:.1f} s")
@@ -657,7 +671,7 @@ def rss_kb(pid):
         return int(next(l for l in f if l.startswith("VmRSS:")).split()[1])
 
 
-def load_test():
+def test_load():
     """32 concurrent streaming clients, 4 requests each, on loopback: each answered once (or refused
     with 429), answers equal the sequential ones, no crash, resident memory within 10% afterwards."""
     import concurrent.futures
@@ -717,6 +731,3 @@ def load_test():
         rc = server.stop()
     check(rc == 0, "load: SIGTERM, exit 0")
 
-
-if __name__ == "__main__":
-    main()

@@ -1,16 +1,4 @@
 # Configures, builds and runs tests/subdir (wsd added with add_subdirectory, its own tests off).
+include(${CMAKE_CURRENT_LIST_DIR}/../consumer.cmake)
 file(REMOVE_RECURSE ${WORK})
-execute_process(COMMAND ${CMAKE_COMMAND} -S ${SOURCE}/tests/subdir -B ${WORK} -DWSD_SOURCE=${SOURCE} -DWSD_WITH_LLAMA=OFF
-                RESULT_VARIABLE rc)
-if(rc)
-  message(FATAL_ERROR "configuring the subdirectory consumer failed")
-endif()
-execute_process(COMMAND ${CMAKE_COMMAND} --build ${WORK} RESULT_VARIABLE rc)
-if(rc)
-  message(FATAL_ERROR "building the subdirectory consumer failed")
-endif()
-execute_process(COMMAND ${WORK}/consumer RESULT_VARIABLE rc OUTPUT_VARIABLE out)
-message("${out}")
-if(rc OR NOT out MATCHES "answer: ")
-  message(FATAL_ERROR "the subdirectory consumer did not run")
-endif()
+wsd_consumer("the subdirectory consumer" ${SOURCE}/tests/subdir ${WORK} "" -DWSD_SOURCE=${SOURCE} -DWSD_WITH_LLAMA=OFF)

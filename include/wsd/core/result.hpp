@@ -36,7 +36,8 @@ struct Result {
   std::vector<Token> draft_tokens;   // drafted strong tokens that were scored
   std::vector<double> probs;         // p_k for each of them
   std::vector<double>
-      window_means;           // the rule's statistic for each (g_k for the paper's rule; none for rules without one)
+      window_means;           // the rule's statistic at each position of probs (g_k for the paper's rule; 0 before
+                              // a window is full; empty for rules without one)
   std::string accepted_text;  // text of d_0..d_accept
   std::string continuation_text;
   std::vector<Token> continuation_tokens;

@@ -78,10 +78,14 @@ class Trace {
     held = context + targets;
   }
 
-  // The rule judged p_k: its answer, and the statistic it judged by when it has one.
+  // The rule judged p_k: its answer, and the statistic it judged by when it has one. The statistics
+  // are indexed by position as the p_k are: positions before a rule's first statistic (a window not
+  // yet full) hold 0, as the reference writes the window mean there; a rule without one has none.
   void judged(double p, const Judgement& j) {
     r_.probs.push_back(p);
-    if (j.statistic) r_.window_means.push_back(*j.statistic);
+    if (!j.statistic) return;
+    r_.window_means.resize(r_.probs.size() - 1, 0.0);
+    r_.window_means.push_back(*j.statistic);
   }
   // Forgets every judgement (re-tokenizing changed judged tokens) and returns the p_k it had.
   std::vector<double> forget_judged() {
