@@ -6,7 +6,6 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -96,10 +95,16 @@ int main(int argc, char** argv) {
     if (max_body == 0) max_body = 128 * static_cast<std::size_t>(context);
     httplib::Server svr;
     svr.set_payload_max_length(max_body);
+    // A body over --max-body-bytes, told by its Content-Length (httplib itself answers 400 to one that
+    // is not a number): refused before it is read, the error the same wherever it is found.
+    const auto over_limit = [&](const httplib::Request& req) { return req.get_header_value_u64("Content-Length") > max_body; };
+    const auto too_large = [&] {
+      return wsd::serve::ApiError(413, "the request body is over the limit of " + std::to_string(max_body) + " bytes (--max-body-bytes)",
+                                  "", "invalid_request_error", "request_too_large");
+    };
     // A client that asks first (curl does above 1 MiB) is refused before it sends the body.
     svr.set_expect_100_continue_handler([&](const httplib::Request& req, httplib::Response& res) {
-      if (req.get_header_value_u64("Content-Length") > max_body) return res.status = 413;
-      return 100;
+      return over_limit(req) ? res.status = 413 : 100;
     });
     // A connection holds a thread while it is open (cpp-httplib reads it in one): 72 threads, and as
     // many more as open connections need, up to 1024, so that idle or slow clients do not starve
@@ -118,25 +123,14 @@ int main(int argc, char** argv) {
       res.set_content(wsd::serve::json_text(e.body()), "application/json");
       metrics.status(e.status);
     };
-    // A body's length is known from the headers: a Content-Length that is not a number of bytes is a
-    // 400 and one over --max-body-bytes a 413, answered at once (not after a read that cannot end),
-    // the connection then closed (httplib drains what the client is still sending first).
+    // A client that does not ask gets its 413 as soon as the headers are read (not after a read of a
+    // body that may never come), the connection then closed (httplib drains what is still sent first).
     svr.set_pre_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
-      using Result = httplib::Server::HandlerResponse;
-      if (!req.has_header("Content-Length")) return Result::Unhandled;
-      const std::string length = req.get_header_value("Content-Length");
-      const bool number = !length.empty() && length.size() <= 18 &&
-                          std::all_of(length.begin(), length.end(), [](char c) { return c >= '0' && c <= '9'; });
-      if (number && std::stoull(length) <= max_body) return Result::Unhandled;
+      if (!over_limit(req)) return httplib::Server::HandlerResponse::Unhandled;
       deadline->handling(req.remote_addr, req.remote_port);
-      if (!number)
-        error(res, wsd::serve::ApiError(400, "Content-Length: " + wsd::serve::json_text(length.substr(0, 40)) +
-                                                 " is not a number of bytes"));
-      else
-        error(res, wsd::serve::ApiError(413, "the request body is over the limit of " + std::to_string(max_body) +
-                                                 " bytes (--max-body-bytes)", "", "invalid_request_error", "request_too_large"));
+      error(res, too_large());
       res.set_header("Connection", "close");
-      return Result::Handled;
+      return httplib::Server::HandlerResponse::Handled;
     });
     auto authorized = [&](const httplib::Request& req, httplib::Response& res) {
       if (api_key.empty()) return true;
@@ -198,9 +192,7 @@ int main(int argc, char** argv) {
         return error(res, ApiError(404, "unknown route: " + req.method + " " + req.path +
                                             " (wsd-server serves POST /v1/chat/completions, GET /v1/models)",
                                    "", "invalid_request_error", "unknown_url"));
-      if (res.status == 413)
-        return error(res, ApiError(413, "the request body is over the limit of " + std::to_string(max_body) +
-                                            " bytes (--max-body-bytes)", "", "invalid_request_error", "request_too_large"));
+      if (res.status == 413) return error(res, too_large());
       error(res, ApiError(res.status, "bad request: the request line or headers could not be read (headers are limited to 8 KiB)"));
     });
     // An exception no handler caught: a 500 with OpenAI's object, never the exception's text in a header.
